@@ -1,0 +1,292 @@
+// Package authority holds conncred's rules: who may do what, how credentials
+// are rotated, revoked and expired, how a client assertion is exchanged for
+// an access token, and how access tokens are minted and verified. It takes a
+// Store, a clock and a logger, and knows nothing of HTTP or SQL.
+package authority
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/conncred/conncred"
+	"github.com/conncred/conncred/clock"
+)
+
+// Config holds the authority's settings. Zero values take the defaults
+// documented on each field.
+type Config struct {
+	// PublicHost is the host[:port] clients use to reach the server. Client
+	// ids carry it, and assertions must name it (without the port) as aud.
+	PublicHost string
+	// ExtraAudiences are further aud values accepted on assertions, such as
+	// another DNS name of the same server.
+	ExtraAudiences []string
+	// TokenTTL is the lifetime of access tokens (default 1h).
+	TokenTTL time.Duration
+	// MaxCredentialLifetime caps how long a credential may live; 0 means no
+	// cap. When set, credentials created without an expiry get this one.
+	MaxCredentialLifetime time.Duration
+	// MaxActiveCredentials caps the usable credentials of one connector
+	// (default 10; negative means no cap).
+	MaxActiveCredentials int
+	// ClockSkew is the leeway on assertion exp, nbf and iat (default 30s).
+	ClockSkew time.Duration
+	// MaxAssertionLifetime refuses assertions whose exp - iat is longer
+	// (default 5m).
+	MaxAssertionLifetime time.Duration
+	// CacheTTL bounds how long a credential looked up for authentication is
+	// trusted without asking the store again (default 1s). It is the
+	// backstop for revocations made on other nodes.
+	CacheTTL time.Duration
+	// LastUsedInterval is how often lastUsedAt updates are written (default
+	// 1s); at most one write per credential per interval.
+	LastUsedInterval time.Duration
+	// AuditInterval is how often buffered audit events are written (default 1s).
+	AuditInterval time.Duration
+	// AuditSink, if set, receives every audit event as it is recorded (for
+	// streaming as JSON lines).
+	AuditSink func(conncred.AuditEvent)
+}
+
+func (c *Config) setDefaults() {
+	if c.PublicHost == "" {
+		c.PublicHost = "127.0.0.1:8443"
+	}
+	if c.TokenTTL == 0 {
+		c.TokenTTL = time.Hour
+	}
+	if c.MaxActiveCredentials == 0 {
+		c.MaxActiveCredentials = 10
+	}
+	if c.ClockSkew == 0 {
+		c.ClockSkew = 30 * time.Second
+	}
+	if c.MaxAssertionLifetime == 0 {
+		c.MaxAssertionLifetime = 5 * time.Minute
+	}
+	if c.CacheTTL == 0 {
+		c.CacheTTL = time.Second
+	}
+	if c.LastUsedInterval == 0 {
+		c.LastUsedInterval = time.Second
+	}
+	if c.AuditInterval == 0 {
+		c.AuditInterval = time.Second
+	}
+}
+
+// Validate reports what is wrong with the configuration.
+func (c *Config) Validate() error {
+	if strings.ContainsAny(c.PublicHost, "/@ ") || strings.Contains(c.PublicHost, "://") {
+		return fmt.Errorf("public host %q must be host[:port], without scheme or path", c.PublicHost)
+	}
+	if c.TokenTTL < time.Minute || c.TokenTTL > 24*time.Hour {
+		return fmt.Errorf("token TTL %v must be between 1m and 24h", c.TokenTTL)
+	}
+	if c.MaxCredentialLifetime < 0 {
+		return errors.New("maximum credential lifetime must not be negative")
+	}
+	if c.MaxAssertionLifetime > time.Hour {
+		return errors.New("maximum assertion lifetime must be at most 1h")
+	}
+	return nil
+}
+
+// Authority applies conncred's rules over a Store.
+type Authority struct {
+	cfg       Config
+	store     conncred.Store
+	clock     clock.Clock
+	log       *slog.Logger
+	audiences map[string]bool
+	issuer    string
+
+	creds    *credCache
+	keys     *keyRing
+	lastUsed *lastUsedWriter
+	audit    *auditor
+
+	closeOnce sync.Once
+	stop      context.CancelFunc
+	done      chan struct{}
+}
+
+// New returns an Authority over store. It loads the signing keys (creating
+// the first one on an empty store) and starts the background work (write-
+// behind of lastUsedAt and audit events, replay-record sweeping, key refresh,
+// and cross-node revocation notices when the store offers them). Close stops
+// it and flushes what is buffered.
+func New(ctx context.Context, cfg Config, store conncred.Store, clk clock.Clock, log *slog.Logger) (*Authority, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a := &Authority{
+		cfg:       cfg,
+		store:     store,
+		clock:     clk,
+		log:       log,
+		audiences: audiences(cfg),
+		issuer:    "https://" + cfg.PublicHost,
+		done:      make(chan struct{}),
+	}
+	a.creds = newCredCache(store, clk, cfg.CacheTTL)
+	a.lastUsed = newLastUsedWriter(store, log)
+	a.audit = newAuditor(store, log, cfg.AuditSink)
+	a.keys = newKeyRing(store, clk, cfg.TokenTTL, log)
+	if err := a.keys.load(ctx, true); err != nil {
+		return nil, err
+	}
+	bg, stop := context.WithCancel(context.Background())
+	a.stop = stop
+	go a.background(bg)
+	return a, nil
+}
+
+// audiences lists the aud values an assertion may name: the public host
+// without port (what clients send), and, per RFC 7523 as updated by
+// draft-ietf-oauth-rfc7523bis, the issuer and token endpoint URLs.
+func audiences(cfg Config) map[string]bool {
+	m := map[string]bool{}
+	host := cfg.PublicHost
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	m[strings.ToLower(host)] = true
+	m["https://"+strings.ToLower(cfg.PublicHost)] = true
+	m["https://"+strings.ToLower(cfg.PublicHost)+"/auth/v1/token"] = true
+	for _, a := range cfg.ExtraAudiences {
+		m[strings.ToLower(a)] = true
+	}
+	return m
+}
+
+// Issuer returns the iss of the access tokens this authority mints.
+func (a *Authority) Issuer() string { return a.issuer }
+
+// PublicHost returns the configured public host.
+func (a *Authority) PublicHost() string { return a.cfg.PublicHost }
+
+// TokenTTL returns the lifetime of access tokens.
+func (a *Authority) TokenTTL() time.Duration { return a.cfg.TokenTTL }
+
+// Ready reports whether the store answers, for a readiness probe.
+func (a *Authority) Ready(ctx context.Context) error {
+	return a.store.Ping(ctx)
+}
+
+func (a *Authority) background(ctx context.Context) {
+	defer close(a.done)
+	var wg sync.WaitGroup
+	if w, ok := a.store.(conncred.RevocationWatcher); ok {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = w.WatchRevocations(ctx, a.creds.invalidate)
+		}()
+	}
+	flush := time.NewTicker(a.cfg.LastUsedInterval)
+	auditTick := time.NewTicker(a.cfg.AuditInterval)
+	sweep := time.NewTicker(30 * time.Second)
+	keys := time.NewTicker(time.Minute)
+	defer flush.Stop()
+	defer auditTick.Stop()
+	defer sweep.Stop()
+	defer keys.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return
+		case <-flush.C:
+			a.lastUsed.flush(ctx)
+		case <-auditTick.C:
+			a.audit.flush(ctx, a.clock.Now())
+		case <-sweep.C:
+			a.sweepAssertions(ctx)
+		case <-keys.C:
+			if err := a.keys.load(ctx, false); err != nil {
+				a.log.Warn("refreshing signing keys", "err", err)
+			}
+		}
+	}
+}
+
+// sweepAssertions deletes expired replay records in bounded batches, so one
+// sweep never holds the database for long.
+func (a *Authority) sweepAssertions(ctx context.Context) {
+	now := a.clock.Now()
+	for i := 0; i < 100; i++ {
+		n, err := a.store.SweepAssertions(ctx, now, 1000)
+		if err != nil {
+			a.log.Warn("sweeping replay records", "err", err)
+			return
+		}
+		if n < 1000 {
+			return
+		}
+	}
+}
+
+// Flush writes buffered lastUsedAt updates and audit events now.
+func (a *Authority) Flush(ctx context.Context) {
+	a.lastUsed.flush(ctx)
+	a.audit.flush(ctx, a.clock.Now())
+}
+
+// Close stops background work and flushes what is buffered. The store is the
+// caller's to close.
+func (a *Authority) Close() error {
+	a.closeOnce.Do(func() {
+		a.stop()
+		<-a.done
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		a.lastUsed.flush(ctx)
+		a.audit.flushAll(ctx, a.clock.Now())
+	})
+	return nil
+}
+
+// now returns the current time at the store's precision (microseconds), so
+// a value written and read back compares equal.
+func (a *Authority) now() time.Time {
+	return a.clock.Now().UTC().Truncate(time.Microsecond)
+}
+
+// requireAdmin refuses callers that are not admins.
+func requireAdmin(ctx context.Context) (*conncred.Principal, error) {
+	p := conncred.PrincipalFrom(ctx)
+	if p == nil {
+		return nil, conncred.Errorf(conncred.EUnauthenticated, "authentication required")
+	}
+	if !p.IsAdmin() {
+		return nil, conncred.Errorf(conncred.EPermissionDenied, "this operation needs an admin (personal client) credential; connector credentials may only introspect and read their own credential")
+	}
+	return p, nil
+}
+
+// actor names the principal in ctx for the audit trail.
+func actor(ctx context.Context) (name, source string) {
+	p := conncred.PrincipalFrom(ctx)
+	source = conncred.SourceFrom(ctx)
+	if p == nil {
+		return "", source
+	}
+	if p.Source != "" {
+		source = p.Source
+	}
+	return p.ClientID, source
+}

@@ -1,0 +1,288 @@
+package authority
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/conncred/conncred"
+	"github.com/conncred/conncred/secret"
+)
+
+// OAuth 2.0 values of the token request.
+const (
+	GrantClientCredentials = "client_credentials"
+	AssertionTypeJWTBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+)
+
+// RFC 6749 §5.2 error codes.
+const (
+	ErrInvalidRequest       = "invalid_request"
+	ErrInvalidClient        = "invalid_client"
+	ErrInvalidGrant         = "invalid_grant"
+	ErrUnsupportedGrantType = "unsupported_grant_type"
+)
+
+// TokenRequest is a token request's parameters.
+type TokenRequest struct {
+	GrantType     string
+	ClientID      string
+	AssertionType string
+	Assertion     string
+}
+
+// Token is an issued access token.
+type Token struct {
+	AccessToken string
+	ExpiresIn   int // seconds
+	ExpiresAt   time.Time
+}
+
+// TokenError is a refused token request: an RFC 6749 error code and a
+// description that tells the client what to fix. Descriptions never say
+// whether an unknown client id exists, and never quote the assertion.
+type TokenError struct {
+	Code        string
+	Description string
+	// Reason is the precise cause for the audit trail and logs; it may say
+	// more than Description (e.g. "unknown client id").
+	Reason string
+}
+
+func (e *TokenError) Error() string { return e.Code + ": " + e.Description }
+
+func tokenError(code, desc string) *TokenError {
+	return &TokenError{Code: code, Description: desc, Reason: desc}
+}
+
+// errAuthFailed is the one answer for an unknown client id and for a bad
+// signature, so the answer does not tell a caller without the key whether a
+// client id exists.
+const errAuthFailed = "client authentication failed: unknown client_id or the assertion's signature does not verify with its key"
+
+// assertionClaims is the claim set of a client assertion.
+type assertionClaims struct {
+	Iss string          `json:"iss"`
+	Sub string          `json:"sub"`
+	Aud json.RawMessage `json:"aud"`
+	Exp json.Number     `json:"exp"`
+	Nbf json.Number     `json:"nbf"`
+	Iat json.Number     `json:"iat"`
+	Jti string          `json:"jti"`
+}
+
+// Exchange authenticates a client by its signed assertion (RFC 7523 client
+// authentication with grant_type=client_credentials) and mints an access
+// token. A refusal is a *TokenError; a store failure is a *conncred.Error
+// (EUnavailable when the database is down).
+func (a *Authority) Exchange(ctx context.Context, req TokenRequest) (Token, error) {
+	tok, cred, claimed, err := a.exchange(ctx, req)
+	if err != nil {
+		if te, ok := err.(*TokenError); ok {
+			ev := conncred.AuditEvent{Kind: AuditTokenRefused, Outcome: "failure", Actor: claimed, Reason: te.Reason}
+			if cred != nil {
+				ev.AppID, ev.ConnectorID, ev.CredentialID = cred.AppID, cred.ConnectorID, cred.ID
+			}
+			a.record(ctx, ev)
+		}
+		return Token{}, err
+	}
+	a.lastUsed.touch(cred.ID, a.now())
+	a.record(ctx, conncred.AuditEvent{Kind: AuditTokenIssued, Actor: cred.ClientID, AppID: cred.AppID, ConnectorID: cred.ConnectorID, CredentialID: cred.ID})
+	return tok, nil
+}
+
+// exchange does the checks, cheapest first, so a flood of junk costs little:
+// request form, assertion form and claims, then the credential look-up and
+// signature, then the replay record (the one write).
+func (a *Authority) exchange(ctx context.Context, req TokenRequest) (Token, *conncred.Credential, string, error) {
+	claimed := truncateActor(req.ClientID)
+	if req.GrantType == "" {
+		return Token{}, nil, claimed, tokenError(ErrInvalidRequest, "grant_type is required")
+	}
+	if req.GrantType != GrantClientCredentials {
+		return Token{}, nil, claimed, tokenError(ErrUnsupportedGrantType, "grant_type must be client_credentials")
+	}
+	if req.AssertionType != AssertionTypeJWTBearer {
+		return Token{}, nil, claimed, tokenError(ErrInvalidRequest, "client_assertion_type must be "+AssertionTypeJWTBearer)
+	}
+	if req.Assertion == "" {
+		return Token{}, nil, claimed, tokenError(ErrInvalidRequest, "client_assertion is required")
+	}
+	jws, err := parseJWS(req.Assertion)
+	if err != nil {
+		return Token{}, nil, claimed, tokenError(ErrInvalidClient, "client_assertion is malformed: "+err.Error())
+	}
+	if hasDuplicateKeys(jws.payload) {
+		return Token{}, nil, claimed, tokenError(ErrInvalidClient, "client_assertion claims name a member twice")
+	}
+	var cl assertionClaims
+	if err := json.Unmarshal(jws.payload, &cl); err != nil {
+		return Token{}, nil, claimed, tokenError(ErrInvalidClient, "client_assertion claims are not a JSON object with string iss/sub and numeric exp/nbf/iat")
+	}
+	if cl.Iss == "" || cl.Iss != cl.Sub {
+		return Token{}, nil, claimed, tokenError(ErrInvalidClient, "client_assertion iss and sub must both be the client_id")
+	}
+	if req.ClientID != "" && req.ClientID != cl.Iss {
+		return Token{}, nil, claimed, tokenError(ErrInvalidClient, "client_id does not match the assertion's iss and sub")
+	}
+	claimed = truncateActor(cl.Iss)
+	if _, err := secret.ParseClientID(cl.Iss); err != nil {
+		return Token{}, nil, claimed, tokenError(ErrInvalidClient, "client_id is not of the form <name>@<host>/<suffix>")
+	}
+	if err := a.checkAudience(cl.Aud); err != nil {
+		return Token{}, nil, claimed, err
+	}
+	now := a.clock.Now()
+	exp, err := a.checkTimes(cl, now)
+	if err != nil {
+		return Token{}, nil, claimed, err
+	}
+
+	cred, err := a.creds.byClientID(ctx, cl.Iss)
+	if err != nil {
+		if conncred.ErrorCode(err) == conncred.ENotFound {
+			return Token{}, nil, claimed, &TokenError{Code: ErrInvalidClient, Description: errAuthFailed, Reason: "unknown client_id"}
+		}
+		return Token{}, nil, claimed, err
+	}
+	if !jws.verify(cred.PublicKey) {
+		return Token{}, &cred, claimed, &TokenError{Code: ErrInvalidClient, Description: errAuthFailed, Reason: "bad signature"}
+	}
+	// The caller holds the key, so it may learn the credential's state.
+	if cred.DeletedAt != nil {
+		return Token{}, &cred, claimed, tokenError(ErrInvalidClient, "this credential has been revoked")
+	}
+	if cred.ExpiresAt != nil && !now.Before(*cred.ExpiresAt) {
+		te := tokenError(ErrInvalidClient, "this credential expired at "+cred.ExpiresAt.UTC().Format(time.RFC3339))
+		te.Reason = "expired credential used"
+		return Token{}, &cred, claimed, te
+	}
+	// The replay record lives as long as the assertion could be accepted.
+	if err := a.store.UseAssertion(ctx, replayKey(cl.Iss, jws), exp.Add(a.cfg.ClockSkew)); err != nil {
+		if conncred.ErrorCode(err) == conncred.EConflict {
+			return Token{}, &cred, claimed, tokenError(ErrInvalidClient, "this client_assertion has already been used; sign a new assertion (with a fresh nonce) for every token request")
+		}
+		return Token{}, &cred, claimed, err
+	}
+	tok, err := a.mint(cred, now)
+	if err != nil {
+		return Token{}, &cred, claimed, err
+	}
+	return tok, &cred, claimed, nil
+}
+
+// checkAudience accepts aud as a string or an array naming one of this
+// server's audiences: go-jose v2 clients send ["host"], v4 clients "host".
+func (a *Authority) checkAudience(raw json.RawMessage) error {
+	want := "client_assertion aud must be " + a.audienceHint()
+	if len(raw) == 0 {
+		return tokenError(ErrInvalidClient, want)
+	}
+	var one string
+	if err := json.Unmarshal(raw, &one); err == nil {
+		if a.audiences[lower(one)] {
+			return nil
+		}
+		return tokenError(ErrInvalidClient, want)
+	}
+	var many []string
+	if err := json.Unmarshal(raw, &many); err != nil || len(many) == 0 || len(many) > 8 {
+		return tokenError(ErrInvalidClient, want)
+	}
+	for _, v := range many {
+		if a.audiences[lower(v)] {
+			return nil
+		}
+	}
+	return tokenError(ErrInvalidClient, want)
+}
+
+func (a *Authority) audienceHint() string {
+	return fmt.Sprintf("%q (the public host without port)", stripPort(a.cfg.PublicHost))
+}
+
+// checkTimes checks exp, nbf and iat against now with the configured skew,
+// and the assertion's lifetime against the maximum. It returns exp.
+func (a *Authority) checkTimes(cl assertionClaims, now time.Time) (time.Time, error) {
+	skew := a.cfg.ClockSkew
+	if cl.Exp == "" {
+		return time.Time{}, tokenError(ErrInvalidClient, "client_assertion must have exp")
+	}
+	exp, ok := numericDate(cl.Exp)
+	if !ok {
+		return time.Time{}, tokenError(ErrInvalidClient, "client_assertion exp is not a valid NumericDate")
+	}
+	if !now.Before(exp.Add(skew)) {
+		return time.Time{}, tokenError(ErrInvalidClient, fmt.Sprintf("client_assertion expired at %s (server time %s); sign a new one and check the client's clock", exp.Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
+	}
+	if cl.Nbf != "" {
+		nbf, ok := numericDate(cl.Nbf)
+		if !ok {
+			return time.Time{}, tokenError(ErrInvalidClient, "client_assertion nbf is not a valid NumericDate")
+		}
+		if now.Add(skew).Before(nbf) {
+			return time.Time{}, tokenError(ErrInvalidClient, fmt.Sprintf("client_assertion is not valid before %s (server time %s); check the client's clock", nbf.Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
+		}
+	}
+	start := now
+	if cl.Iat != "" {
+		iat, ok := numericDate(cl.Iat)
+		if !ok {
+			return time.Time{}, tokenError(ErrInvalidClient, "client_assertion iat is not a valid NumericDate")
+		}
+		if now.Add(skew).Before(iat) {
+			return time.Time{}, tokenError(ErrInvalidClient, fmt.Sprintf("client_assertion iat %s is in the future (server time %s); check the client's clock", iat.Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
+		}
+		start = iat
+	}
+	if exp.Sub(start) > a.cfg.MaxAssertionLifetime {
+		return time.Time{}, tokenError(ErrInvalidClient, fmt.Sprintf("client_assertion lifetime (exp - iat) is over the maximum of %s", a.cfg.MaxAssertionLifetime))
+	}
+	return exp, nil
+}
+
+// numericDate parses a JWT NumericDate (seconds, possibly fractional).
+func numericDate(n json.Number) (time.Time, bool) {
+	f, err := n.Float64()
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1e11 {
+		return time.Time{}, false
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), true
+}
+
+// replayKey names an assertion for the replay record. Official clients put
+// a random nonce in the signed header; the key is then the client id, the
+// nonce and any jti. Without a nonce it is the signature itself: Ed25519
+// signatures are deterministic and Go refuses malleated ones, and the strict
+// base64 decoder refuses alternative spellings, so one signed assertion has
+// one key.
+func replayKey(clientID string, j *compactJWS) string {
+	h := sha256.New()
+	if j.header.Nonce != "" {
+		h.Write([]byte("nonce\x00" + clientID + "\x00" + j.header.Nonce + "\x00"))
+	} else {
+		h.Write([]byte("sig\x00"))
+		h.Write(j.sig)
+	}
+	var jti struct {
+		Jti string `json:"jti"`
+	}
+	if json.Unmarshal(j.payload, &jti) == nil && jti.Jti != "" {
+		h.Write([]byte("\x00jti\x00" + jti.Jti))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// truncateActor bounds a caller-supplied client id before it is recorded.
+func truncateActor(s string) string {
+	if len(s) > 200 {
+		return s[:200] + "..."
+	}
+	return s
+}

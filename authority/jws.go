@@ -1,0 +1,171 @@
+package authority
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+)
+
+// conncred reads compact JWS itself rather than through a general JOSE
+// library: it accepts exactly one algorithm (EdDSA with Ed25519), so the
+// whole attack surface of algorithm negotiation (alg:none, HMAC with a
+// public key, embedded jwk/jku/x5u keys, crit extensions) is refused by
+// construction, and the hot path does no reflection-heavy work beyond two
+// small JSON decodes.
+
+// b64 is strict unpadded base64url: non-canonical encodings (set trailing
+// bits) are refused, so one token has exactly one spelling.
+var b64 = base64.RawURLEncoding.Strict()
+
+// maxJWSLen bounds the tokens and assertions conncred reads. Real ones are
+// about 400 bytes.
+const maxJWSLen = 8 << 10
+
+// jwsHeader is the protected header members conncred understands.
+type jwsHeader struct {
+	Alg   string `json:"alg"`
+	Kid   string `json:"kid"`
+	Typ   string `json:"typ"`
+	Nonce string `json:"nonce"`
+}
+
+// compactJWS is a compact JWS split into its parts.
+type compactJWS struct {
+	header  jwsHeader
+	payload []byte
+	signed  string // base64url(header) "." base64url(payload): what the signature covers
+	sig     []byte
+}
+
+var (
+	errJWSForm    = errors.New("not a compact JWS (want three base64url parts)")
+	errJWSSize    = errors.New("too large")
+	errJWSHeader  = errors.New("header is not a JSON object")
+	errJWSAlg     = errors.New("alg must be EdDSA")
+	errJWSMembers = errors.New("header has members conncred refuses (jwk, jku, x5u, x5c, x5t, crit, b64, or duplicates)")
+	errJWSPayload = errors.New("payload is not valid base64url")
+	errJWSSig     = errors.New("signature is not a 64-byte Ed25519 signature")
+)
+
+// refusedHeaderMembers name keys or key locations a token could carry for
+// itself, or extensions conncred does not implement. A verifier that honours
+// any of them can be made to trust the attacker's key, so their mere presence
+// is refused.
+var refusedHeaderMembers = []string{"jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256", "crit", "b64"}
+
+// parseJWS splits and decodes a compact JWS and checks its header. It does
+// not verify the signature.
+func parseJWS(token string) (*compactJWS, error) {
+	if len(token) > maxJWSLen {
+		return nil, errJWSSize
+	}
+	h, rest, ok := strings.Cut(token, ".")
+	if !ok {
+		return nil, errJWSForm
+	}
+	p, s, ok := strings.Cut(rest, ".")
+	if !ok || strings.Contains(s, ".") {
+		return nil, errJWSForm
+	}
+	hb, err := b64.DecodeString(h)
+	if err != nil {
+		return nil, errJWSForm
+	}
+	hdr, err := decodeHeader(hb)
+	if err != nil {
+		return nil, err
+	}
+	if hdr.Alg != "EdDSA" {
+		return nil, errJWSAlg
+	}
+	payload, err := b64.DecodeString(p)
+	if err != nil {
+		return nil, errJWSPayload
+	}
+	sig, err := b64.DecodeString(s)
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return nil, errJWSSig
+	}
+	return &compactJWS{header: hdr, payload: payload, signed: token[:len(h)+1+len(p)], sig: sig}, nil
+}
+
+// decodeHeader decodes the protected header, refusing duplicate members and
+// the members in refusedHeaderMembers.
+func decodeHeader(b []byte) (jwsHeader, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil || raw == nil {
+		return jwsHeader{}, errJWSHeader
+	}
+	for _, m := range refusedHeaderMembers {
+		if _, ok := raw[m]; ok {
+			return jwsHeader{}, errJWSMembers
+		}
+	}
+	if hasDuplicateKeys(b) {
+		return jwsHeader{}, errJWSMembers
+	}
+	var h jwsHeader
+	if err := json.Unmarshal(b, &h); err != nil {
+		return jwsHeader{}, errJWSHeader
+	}
+	return h, nil
+}
+
+// hasDuplicateKeys reports whether the top-level JSON object b names a key
+// twice. Go's decoder keeps the last; another library might keep the first,
+// and the two would then disagree about what was signed.
+func hasDuplicateKeys(b []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return false
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		k, _ := t.(string)
+		if seen[k] {
+			return true
+		}
+		seen[k] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return false
+		}
+	}
+	return false
+}
+
+// verify checks the signature with pub.
+func (j *compactJWS) verify(pub ed25519.PublicKey) bool {
+	if len(pub) != ed25519.PublicKeySize {
+		return false
+	}
+	return ed25519.Verify(pub, []byte(j.signed), j.sig)
+}
+
+// signJWS builds a compact JWS over header and claims with priv.
+func signJWS(priv ed25519.PrivateKey, header, claims any) (string, error) {
+	hb, err := json.Marshal(header)
+	if err != nil {
+		return "", err
+	}
+	cb, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	enc := base64.RawURLEncoding
+	buf := make([]byte, 0, enc.EncodedLen(len(hb))+enc.EncodedLen(len(cb))+enc.EncodedLen(ed25519.SignatureSize)+2)
+	buf = enc.AppendEncode(buf, hb)
+	buf = append(buf, '.')
+	buf = enc.AppendEncode(buf, cb)
+	sig := ed25519.Sign(priv, buf)
+	buf = append(buf, '.')
+	buf = enc.AppendEncode(buf, sig)
+	return string(buf), nil
+}

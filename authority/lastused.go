@@ -1,0 +1,63 @@
+package authority
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/conncred/conncred"
+)
+
+// lastUsedWriter collects successful authentications and writes lastUsedAt
+// behind them in batches, so a token exchange never waits on a disk write.
+// Each flush writes each credential once, with its latest use, and the store
+// never moves the value backwards, so batches from several nodes in any
+// order end with the latest time.
+type lastUsedWriter struct {
+	store conncred.Store
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	pending map[string]time.Time
+}
+
+func newLastUsedWriter(store conncred.Store, log *slog.Logger) *lastUsedWriter {
+	return &lastUsedWriter{store: store, log: log, pending: map[string]time.Time{}}
+}
+
+func (w *lastUsedWriter) touch(id string, at time.Time) {
+	w.mu.Lock()
+	if cur, ok := w.pending[id]; !ok || at.After(cur) {
+		w.pending[id] = at
+	}
+	w.mu.Unlock()
+}
+
+func (w *lastUsedWriter) flush(ctx context.Context) {
+	w.mu.Lock()
+	if len(w.pending) == 0 {
+		w.mu.Unlock()
+		return
+	}
+	batch := w.pending
+	w.pending = make(map[string]time.Time, len(batch))
+	w.mu.Unlock()
+
+	uses := make([]conncred.CredentialUse, 0, len(batch))
+	for id, at := range batch {
+		uses = append(uses, conncred.CredentialUse{ID: id, At: at})
+	}
+	if err := w.store.TouchCredentials(ctx, uses); err != nil {
+		// Put the batch back (keeping any newer use) so the next flush
+		// retries it: lastUsedAt is late, not lost.
+		w.mu.Lock()
+		for id, at := range batch {
+			if cur, ok := w.pending[id]; !ok || at.After(cur) {
+				w.pending[id] = at
+			}
+		}
+		w.mu.Unlock()
+		w.log.Warn("writing lastUsedAt", "credentials", len(uses), "err", err)
+	}
+}

@@ -1,0 +1,193 @@
+package authority
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/conncred/conncred"
+)
+
+// accessClaims is the claim set of an access token conncred mints.
+type accessClaims struct {
+	Iss          string `json:"iss"`
+	Sub          string `json:"sub"`
+	Aud          string `json:"aud"`
+	Exp          int64  `json:"exp"`
+	Iat          int64  `json:"iat"`
+	Nbf          int64  `json:"nbf"`
+	Jti          string `json:"jti"`
+	ClientID     string `json:"client_id"`
+	CredentialID string `json:"cid"`
+	Kind         string `json:"kind"`
+	AppID        string `json:"app_id,omitempty"`
+	ConnectorID  string `json:"connector_id,omitempty"`
+}
+
+type accessHeader struct {
+	Alg string `json:"alg"`
+	Kid string `json:"kid"`
+	Typ string `json:"typ"`
+}
+
+// mint signs an access token for cred with the active key.
+func (a *Authority) mint(cred conncred.Credential, now time.Time) (Token, error) {
+	k, ok := a.keys.active()
+	if !ok {
+		return Token{}, conncred.Errorf(conncred.EInternal, "no signing key")
+	}
+	var jti [16]byte
+	if _, err := rand.Read(jti[:]); err != nil {
+		return Token{}, conncred.WrapError(conncred.EInternal, err, "could not make a token id")
+	}
+	exp := now.Add(a.cfg.TokenTTL)
+	// A token never outlives the credential it was minted from.
+	if cred.ExpiresAt != nil && cred.ExpiresAt.Before(exp) {
+		exp = *cred.ExpiresAt
+	}
+	claims := accessClaims{
+		Iss: a.issuer, Sub: cred.ClientID, Aud: a.issuer,
+		Exp: exp.Unix(), Iat: now.Unix(), Nbf: now.Unix(),
+		Jti:      hex.EncodeToString(jti[:]),
+		ClientID: cred.ClientID, CredentialID: cred.ID, Kind: string(cred.Kind),
+		AppID: cred.AppID, ConnectorID: cred.ConnectorID,
+	}
+	s, err := signJWS(k.priv, accessHeader{Alg: "EdDSA", Kid: k.kid, Typ: "at+jwt"}, claims)
+	if err != nil {
+		return Token{}, conncred.WrapError(conncred.EInternal, err, "could not sign the access token")
+	}
+	in := int(exp.Unix() - now.Unix())
+	if in < 1 {
+		in = 1
+	}
+	return Token{AccessToken: s, ExpiresIn: in, ExpiresAt: time.Unix(exp.Unix(), 0).UTC()}, nil
+}
+
+// verifyAccessToken checks an access token's form, signature, issuer and
+// expiry, but not its credential.
+func (a *Authority) verifyAccessToken(ctx context.Context, token string, now time.Time) (accessClaims, error) {
+	j, err := parseJWS(token)
+	if err != nil {
+		return accessClaims{}, conncred.Errorf(conncred.EUnauthenticated, "the bearer token is not a conncred access token (%v)", err)
+	}
+	k, ok := a.keys.lookup(ctx, j.header.Kid)
+	if !ok || !j.verify(k.pub) {
+		return accessClaims{}, conncred.Errorf(conncred.EUnauthenticated, "the bearer token's signature does not verify with this server's keys")
+	}
+	var c accessClaims
+	if err := json.Unmarshal(j.payload, &c); err != nil {
+		return accessClaims{}, conncred.Errorf(conncred.EUnauthenticated, "the bearer token's claims are malformed")
+	}
+	if c.Iss != a.issuer {
+		return accessClaims{}, conncred.Errorf(conncred.EUnauthenticated, "the bearer token was issued by %q, not this server", quoteID(c.Iss))
+	}
+	if now.Unix() >= c.Exp {
+		return accessClaims{}, conncred.Errorf(conncred.EUnauthenticated, "the bearer token expired at %s; get a new one from /auth/v1/token", time.Unix(c.Exp, 0).UTC().Format(time.RFC3339))
+	}
+	if c.Nbf > now.Add(a.cfg.ClockSkew).Unix() {
+		return accessClaims{}, conncred.Errorf(conncred.EUnauthenticated, "the bearer token is not valid yet")
+	}
+	return c, nil
+}
+
+// Authenticate verifies a bearer access token and returns the principal it
+// stands for. The credential it was minted from is checked on every call
+// (through a short-lived cache), so revoking or expiring the credential
+// cuts off its tokens at once.
+func (a *Authority) Authenticate(ctx context.Context, token string) (*conncred.Principal, error) {
+	now := a.clock.Now()
+	c, err := a.verifyAccessToken(ctx, token, now)
+	if err != nil {
+		return nil, err
+	}
+	cred, err := a.creds.get(ctx, c.CredentialID)
+	if err != nil {
+		if conncred.ErrorCode(err) == conncred.ENotFound {
+			return nil, conncred.Errorf(conncred.EUnauthenticated, "the credential this token was minted from no longer exists")
+		}
+		return nil, err
+	}
+	if cred.DeletedAt != nil {
+		return nil, conncred.Errorf(conncred.EUnauthenticated, "the credential this token was minted from has been revoked")
+	}
+	if cred.ExpiresAt != nil && !now.Before(*cred.ExpiresAt) {
+		return nil, conncred.Errorf(conncred.EUnauthenticated, "the credential this token was minted from has expired")
+	}
+	return &conncred.Principal{
+		Kind:         cred.Kind,
+		CredentialID: cred.ID,
+		ClientID:     cred.ClientID,
+		AppID:        cred.AppID,
+		ConnectorID:  cred.ConnectorID,
+		TokenID:      c.Jti,
+		ExpiresAt:    time.Unix(c.Exp, 0).UTC(),
+		Source:       conncred.SourceFrom(ctx),
+	}, nil
+}
+
+// Introspection is what GET /api/v1/auth/introspect reports of the caller.
+type Introspection struct {
+	Principal   conncred.Principal
+	Roles       []string
+	Permissions []string
+}
+
+// Introspect describes the caller.
+func (a *Authority) Introspect(ctx context.Context) (Introspection, error) {
+	p := conncred.PrincipalFrom(ctx)
+	if p == nil {
+		return Introspection{}, conncred.Errorf(conncred.EUnauthenticated, "authentication required")
+	}
+	if p.IsAdmin() {
+		return Introspection{Principal: *p, Roles: []string{"admin"}, Permissions: []string{"*"}}, nil
+	}
+	return Introspection{Principal: *p, Roles: []string{"connector"}, Permissions: []string{"auth:introspect", "credential:read:self"}}, nil
+}
+
+// TokenInfo is RFC 7662 introspection of an access token.
+type TokenInfo struct {
+	Active    bool
+	ClientID  string
+	Subject   string
+	Issuer    string
+	ExpiresAt time.Time
+	IssuedAt  time.Time
+	TokenID   string
+}
+
+// IntrospectToken reports whether token is active (RFC 7662): validly
+// signed, unexpired, and minted from a credential that is still usable. Any
+// authenticated caller may ask; an inactive token says nothing more.
+func (a *Authority) IntrospectToken(ctx context.Context, token string) (TokenInfo, error) {
+	if conncred.PrincipalFrom(ctx) == nil {
+		return TokenInfo{}, conncred.Errorf(conncred.EUnauthenticated, "authentication required")
+	}
+	p, err := a.Authenticate(ctx, token)
+	if err != nil {
+		if conncred.ErrorCode(err) == conncred.EUnauthenticated {
+			return TokenInfo{Active: false}, nil
+		}
+		return TokenInfo{}, err
+	}
+	c, err := a.verifyAccessToken(ctx, token, a.clock.Now())
+	if err != nil {
+		return TokenInfo{Active: false}, nil
+	}
+	return TokenInfo{
+		Active: true, ClientID: p.ClientID, Subject: c.Sub, Issuer: c.Iss,
+		ExpiresAt: time.Unix(c.Exp, 0).UTC(), IssuedAt: time.Unix(c.Iat, 0).UTC(), TokenID: c.Jti,
+	}, nil
+}
+
+func stripPort(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return hostport
+}
+
+func lower(s string) string { return strings.ToLower(s) }
