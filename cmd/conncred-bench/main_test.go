@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/conncred/conncred/internal/loadgen"
+	"github.com/conncred/conncred/internal/loadgen/loadgentest"
+)
+
+func TestSweepAgainstTarget(t *testing.T) {
+	fake := loadgentest.New(t)
+	dir := t.TempDir()
+	chart, first := filepath.Join(dir, "sweep.png"), filepath.Join(dir, "first.json")
+	base := []string{"--target", fake.URL, "--ca", fake.CAFile, "--credentials", fake.AdminFile,
+		"--server-pid", "1", "--ceiling-time", "50ms", "--warmup", "100ms", "-d", "300ms", "--json"}
+
+	// A first run, whose JSON the second draws beside its own.
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), append(base, "--creds", "12", "-c", "2", "--label", "first"), &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	if err := os.WriteFile(first, out.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(fake.Credentials()); n != 2 {
+		t.Errorf("12 credentials on a target went to %d connectors, want 2 (10 each at most)", n)
+	}
+
+	out.Reset()
+	args := append(base, "--sweep", "1,2,4", "--http", "1.1", "--chart", chart, "--chart-with", first)
+	if err := run(context.Background(), args, &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	var rep loadgen.Report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 3 || rep.CeilingRate <= 0 || rep.Scenario.HTTP != "HTTP/1.1" || !rep.Scenario.ClientLocal {
+		t.Fatalf("report: %+v", rep)
+	}
+	for i, res := range rep.Results {
+		if res.Concurrency != []int{1, 2, 4}[i] || res.OK == 0 || res.Errors != nil {
+			t.Errorf("point %d: %+v", i, res)
+		}
+		if want := res.Throughput / rep.CeilingRate; res.Ratio != want {
+			t.Errorf("point %d: ratio %v, want %v", i, res.Ratio, want)
+		}
+	}
+	for _, want := range []string{"measuring the Ed25519 ceiling", "req/s", "c=4"} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("stderr lacks %q", want)
+		}
+	}
+	f, err := os.Open(chart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := img.Bounds(); b.Dx() < 400 || b.Dy() < 300 {
+		t.Errorf("chart is %v", b)
+	}
+	if st, _ := f.Stat(); st.Size() > 64<<10 {
+		t.Errorf("chart is %d bytes; keep it small", st.Size())
+	}
+}
+
+func TestTableOutput(t *testing.T) {
+	fake := loadgentest.New(t)
+	var out, errOut bytes.Buffer
+	args := []string{"--target", fake.URL, "--ca", fake.CAFile, "--credentials", fake.AdminFile,
+		"--mode", "api", "--ceiling-time", "50ms", "--warmup", "0s", "-d", "300ms", "-c", "2"}
+	if err := run(context.Background(), args, &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	for _, want := range []string{"authenticated API", "api ceiling = V", "of ceiling", "p99 ms"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestFlagsRefuse(t *testing.T) {
+	for name, args := range map[string][]string{
+		"neither serve nor target": {},
+		"both":                     {"--serve", "--target", "https://127.0.0.1:1", "--credentials", "x"},
+		"remote target":            {"--target", "https://10.1.2.3:8443", "--credentials", "x"},
+		"remote database":          {"--serve", "--db", "postgres://u@db.example.com:5432/x"},
+		"two nodes on SQLite":      {"--serve", "--nodes", "2"},
+		"unbounded duration":       {"--serve", "-d", "2h"},
+		"bad sweep":                {"--serve", "--sweep", "1,x"},
+		"zero concurrency":         {"--serve", "--sweep", "0"},
+		"bad mode":                 {"--serve", "--mode", "grpc"},
+		"bad http":                 {"--serve", "--http", "3"},
+		"too many creds":           {"--serve", "--creds", "1000001"},
+	} {
+		var errOut bytes.Buffer
+		if _, err := parseFlags(args, &errOut); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	c, err := parseFlags([]string{"--target", "https://10.1.2.3:8443", "--credentials", "x", "--allow-remote"}, &bytes.Buffer{})
+	if err != nil || c.perConnector != 10 {
+		t.Errorf("--allow-remote: %v, per connector %v", err, c)
+	}
+	c, err = parseFlags([]string{"--serve", "--db", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "--nodes", "2"}, &bytes.Buffer{})
+	if err != nil || c.perConnector != 1000 || len(c.sweep) != 1 || c.sweep[0] != 8 {
+		t.Errorf("serve on local PostgreSQL: %v, %+v", err, c)
+	}
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/conncred/conncred/internal/loadgen"
+)
+
+// env is what a run drives: the targets, the credentials' signers or their
+// access tokens, and the server processes it started, if any.
+type env struct {
+	server  string // sqlite, postgres, or the target URL
+	db      string // the nodes' --db, for reading row counters
+	targets []loadgen.Target
+	pids    []int
+	nodes   []*loadgen.Node
+	signers []*loadgen.Signer
+	tokens  []string
+	close   func()
+}
+
+// serveCap is the active-credential cap the generator gives servers it
+// starts, so thousands of credentials need only a few connectors.
+const serveCap = 1_000_000
+
+// setUp starts or reaches the server(s), creates the credentials and, for
+// api mode, gets an access token for each.
+func setUp(ctx context.Context, cfg *config, logf func(string, ...any)) (*env, error) {
+	e := &env{close: func() {}}
+	conns := 0
+	for _, c := range cfg.sweep {
+		conns = max(conns, c)
+	}
+	http2 := cfg.http == "2"
+	var admin loadgen.Credential
+	if cfg.serve {
+		dir, err := os.MkdirTemp("", "conncred-bench-")
+		if err != nil {
+			return nil, err
+		}
+		e.close = func() {
+			if !cfg.keep {
+				os.RemoveAll(dir)
+			} else {
+				logf("kept %s", dir)
+			}
+		}
+		bin, err := loadgen.FindBinary(ctx, cfg.conncred, dir)
+		if err != nil {
+			return e, err
+		}
+		e.server = "sqlite"
+		if cfg.db != "" {
+			e.server = strings.SplitN(cfg.db, ":", 2)[0]
+		}
+		logf("starting %d conncred node(s) (%s) from %s...", cfg.nodes, e.server, bin)
+		args := append([]string{"--max-active-credentials", strconv.Itoa(serveCap)}, cfg.serverArgs...)
+		cl, err := loadgen.StartCluster(ctx, loadgen.ClusterOptions{
+			Binary: bin, DB: cfg.db, FreshSchema: cfg.freshSchema, Nodes: cfg.nodes, Args: args, Dir: dir,
+		})
+		if err != nil {
+			return e, err
+		}
+		rm := e.close
+		e.close = func() { cl.Close(); rm() }
+		e.db, e.nodes, e.pids = cl.DB, cl.Nodes, cl.PIDs()
+		for _, n := range cl.Nodes {
+			hc, err := loadgen.HTTPClient(n.CAFile(), http2 && strings.HasPrefix(n.URL, "https://"), conns)
+			if err != nil {
+				return e, err
+			}
+			e.targets = append(e.targets, loadgen.Target{URL: n.URL, Client: hc})
+			logf("node %s pid %d, log %s", n.URL, n.PID, n.LogFile)
+		}
+		if admin, err = loadgen.LoadCredential(cl.Nodes[0].AdminFile()); err != nil {
+			return e, err
+		}
+	} else {
+		e.server = cfg.target
+		hc, err := loadgen.HTTPClient(cfg.ca, http2 && strings.HasPrefix(cfg.target, "https://"), conns)
+		if err != nil {
+			return e, err
+		}
+		e.targets = []loadgen.Target{{URL: strings.TrimRight(cfg.target, "/"), Client: hc}}
+		if cfg.serverPID > 0 {
+			e.pids = []int{cfg.serverPID}
+		}
+		if admin, err = loadgen.LoadCredential(cfg.credentials); err != nil {
+			return e, err
+		}
+	}
+
+	a, err := loadgen.NewAdmin(ctx, e.targets[0].Client, e.targets[0].URL, admin)
+	if err != nil {
+		return e, err
+	}
+	logf("creating %d credential(s), %d per connector...", cfg.creds, cfg.perConnector)
+	creds, err := a.CreateCredentials(ctx, cfg.creds, cfg.perConnector, 4, func(done int) { logf("  %d/%d", done, cfg.creds) })
+	if err != nil {
+		return e, err
+	}
+	for _, c := range creds {
+		s, err := loadgen.NewSigner(c)
+		if err != nil {
+			return e, err
+		}
+		e.signers = append(e.signers, s)
+	}
+	if cfg.mode == string(loadgen.ModeAPI) {
+		logf("getting an access token for each credential...")
+		if e.tokens, err = tokens(ctx, e.targets, e.signers); err != nil {
+			return e, err
+		}
+	}
+	return e, nil
+}
+
+// tokens exchanges every signer's credential once, a few at a time.
+func tokens(ctx context.Context, targets []loadgen.Target, signers []*loadgen.Signer) ([]string, error) {
+	out := make([]string, len(signers))
+	errs := make([]error, len(signers))
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for i, s := range signers {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			t := targets[i%len(targets)]
+			out[i], errs[i] = loadgen.Exchange(ctx, t.Client, t.URL, s)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,72 @@
+package loadgen
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+)
+
+// HTTPClient returns a client for load that trusts only the CA in caFile
+// (none: the system roots) and speaks HTTP/2 when http2 is set, else
+// HTTP/1.1. It keeps up to conns connections alive per host, so each of the
+// load's workers keeps its own connection under HTTP/1.1.
+func HTTPClient(caFile string, http2 bool, conns int) (*http.Client, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("no certificate in %s", caFile)
+		}
+		cfg.RootCAs = pool
+	}
+	var protos http.Protocols
+	if http2 {
+		protos.SetHTTP2(true)
+	} else {
+		protos.SetHTTP1(true)
+	}
+	tr := &http.Transport{
+		// No proxy: the load goes straight to loopback.
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:     cfg,
+		TLSHandshakeTimeout: 5 * time.Second,
+		MaxIdleConns:        conns + 16,
+		MaxIdleConnsPerHost: conns + 16,
+		IdleConnTimeout:     time.Minute,
+		Protocols:           &protos,
+	}
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}, nil
+}
+
+// CheckLoopback refuses a URL whose host is not a loopback address, so the
+// generator cannot be pointed at somebody else's server by mistake.
+// "localhost" counts as loopback.
+func CheckLoopback(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	host := u.Hostname()
+	if host == "" {
+		return fmt.Errorf("%q has no host", raw)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return errors.New(host + " is not a loopback address (127.0.0.0/8, ::1 or localhost)")
+	}
+	return nil
+}

@@ -1,0 +1,261 @@
+package loadgen_test
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/conncred/conncred/internal/loadgen"
+	"github.com/conncred/conncred/internal/loadgen/loadgentest"
+)
+
+func TestCeilingFormula(t *testing.T) {
+	c := loadgen.Ceiling{Procs: 2, SignPerSec: 40000, VerifyPerSec: 20000}
+	tests := []struct {
+		name string
+		got  float64
+		want float64
+	}{
+		// 1/(2/S + 1/V) = 1/(2/40000 + 1/20000) = 10000
+		{"client on this machine", c.Exchange(true), 10000},
+		// 1/(1/S + 1/V) = 1/(1/40000 + 1/20000) = 13333
+		{"client elsewhere", c.Exchange(false), 40000.0 / 3},
+		{"api", c.API(), 20000},
+		{"unmeasured", loadgen.Ceiling{}.Exchange(true), 0},
+	}
+	for _, tt := range tests {
+		if math.Abs(tt.got-tt.want) > 1e-6 {
+			t.Errorf("%s: got %v, want %v", tt.name, tt.got, tt.want)
+		}
+	}
+}
+
+func TestMeasureCeiling(t *testing.T) {
+	start := time.Now()
+	c := loadgen.MeasureCeiling(context.Background(), 100*time.Millisecond)
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("took %v for two 100ms measurements", took)
+	}
+	if c.Procs < 1 || c.SignPerSec <= 0 || c.VerifyPerSec <= 0 {
+		t.Fatalf("got %+v", c)
+	}
+	// Verifying costs more than signing in every Ed25519 implementation.
+	if c.VerifyPerSec > c.SignPerSec*1.2 {
+		t.Errorf("verify %v/s faster than sign %v/s: the measurement is off", c.VerifyPerSec, c.SignPerSec)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start = time.Now()
+	loadgen.MeasureCeiling(ctx, time.Minute)
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("a cancelled measurement took %v", took)
+	}
+}
+
+func TestReadProc(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	st, err := loadgen.ReadProc(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.PeakRSS < 1<<20 {
+		t.Errorf("peak RSS %d bytes: implausibly small", st.PeakRSS)
+	}
+	if _, err := loadgen.ReadProc(1 << 30); err == nil {
+		t.Error("ReadProc of a pid that cannot exist: no error")
+	}
+}
+
+func TestCheckLoopback(t *testing.T) {
+	for _, u := range []string{"https://127.0.0.1:8443", "https://127.1.2.3", "https://localhost:1", "https://[::1]:8443", "postgres://postgres@127.0.0.1:5432/test"} {
+		if err := loadgen.CheckLoopback(u); err != nil {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+	for _, u := range []string{"https://10.0.0.1:8443", "https://example.com", "https://192.168.1.1", "https://0.0.0.0:8443", "https://[::]:1", "no-host"} {
+		if err := loadgen.CheckLoopback(u); err == nil {
+			t.Errorf("%s: accepted", u)
+		}
+	}
+}
+
+// fixture starts the fake and logs in as its admin.
+func fixture(t *testing.T, http2 bool) (*loadgentest.Server, loadgen.Target, *loadgen.Admin) {
+	t.Helper()
+	fake := loadgentest.New(t)
+	hc, err := loadgen.HTTPClient(fake.CAFile, http2, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := loadgen.LoadCredential(fake.AdminFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := loadgen.NewAdmin(context.Background(), hc, fake.URL, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fake, loadgen.Target{URL: fake.URL, Client: hc}, a
+}
+
+func TestCreateCredentialsSpreadsOverConnectors(t *testing.T) {
+	fake, _, a := fixture(t, true)
+	var last int
+	creds, err := a.CreateCredentials(context.Background(), 25, loadgentest.MaxPerConnector, 3, func(done int) { last = done })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(creds) != 25 || last != 25 {
+		t.Fatalf("got %d credentials, last progress %d; want 25", len(creds), last)
+	}
+	seen := map[string]bool{}
+	for _, c := range creds {
+		if c.ClientID == "" || !strings.HasPrefix(c.ClientSecret, "secret-token:") || seen[c.ClientID] {
+			t.Fatalf("bad or repeated credential %+v", c.ClientID)
+		}
+		seen[c.ClientID] = true
+	}
+	per := fake.Credentials()
+	if len(per) != 3 {
+		t.Errorf("got %d connectors (%v), want 3 for 25 credentials at 10 each", len(per), per)
+	}
+
+	// Past the cap the server refuses, and so does CreateCredentials.
+	if _, err := a.CreateCredentials(context.Background(), 11, 11, 2, nil); err == nil || !strings.Contains(err.Error(), "409") {
+		t.Errorf("11 on one connector: got %v, want the server's 409", err)
+	}
+}
+
+func TestRunTokenMode(t *testing.T) {
+	for _, h2 := range []bool{true, false} {
+		name := "HTTP/1.1"
+		if h2 {
+			name = "HTTP/2"
+		}
+		t.Run(name, func(t *testing.T) {
+			fake, target, a := fixture(t, h2)
+			creds, err := a.CreateCredentials(context.Background(), 3, 10, 1, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var signers []*loadgen.Signer
+			for _, c := range creds {
+				s, err := loadgen.NewSigner(c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				signers = append(signers, s)
+			}
+			var progress bytes.Buffer
+			start := time.Now()
+			res, err := loadgen.Run(context.Background(), loadgen.Load{
+				Mode: loadgen.ModeToken, Targets: []loadgen.Target{target}, Signers: signers,
+				Concurrency: 4, Warmup: 200 * time.Millisecond, Duration: 1100 * time.Millisecond,
+				ServerPIDs: []int{os.Getpid()}, Progress: &progress,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("a 1.3s load took %v", took)
+			}
+			if res.OK == 0 || res.OK != res.Requests || res.Errors != nil {
+				t.Fatalf("ok %d of %d, errors %v (%s)", res.OK, res.Requests, res.Errors, res.FirstError)
+			}
+			// Every exchange the fake served was a fresh, well-formed
+			// assertion (it refuses anything else), and the warm-up's
+			// are served but not counted.
+			if served := fake.Exchanges.Load() - 1; served < res.OK {
+				t.Errorf("fake served %d exchanges, result counts %d", served, res.OK)
+			}
+			if got := fake.HTTP2.Load() > 0; got != h2 {
+				t.Errorf("requests over HTTP/2: %v, want %v", got, h2)
+			}
+			if res.P50Ms <= 0 || res.P50Ms > res.P99Ms || res.P99Ms > res.MaxMs {
+				t.Errorf("latencies p50 %v p99 %v max %v", res.P50Ms, res.P99Ms, res.MaxMs)
+			}
+			if d := math.Abs(res.Throughput - float64(res.OK)/1.1); d > 1e-6 {
+				t.Errorf("throughput %v, want ok/duration", res.Throughput)
+			}
+			if res.ServerCPUSeconds <= 0 || res.ServerPeakRSS <= 0 {
+				t.Errorf("server stats: cpu %v rss %v", res.ServerCPUSeconds, res.ServerPeakRSS)
+			}
+			if !strings.Contains(progress.String(), "req/s") {
+				t.Errorf("no progress line: %q", progress.String())
+			}
+		})
+	}
+}
+
+func TestRunAPIModeAndErrors(t *testing.T) {
+	fake, target, a := fixture(t, true)
+	creds, err := a.CreateCredentials(context.Background(), 2, 10, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tokens []string
+	for _, c := range creds {
+		s, _ := loadgen.NewSigner(c)
+		tok, err := loadgen.Exchange(context.Background(), target.Client, target.URL, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens = append(tokens, tok)
+	}
+	// One good token, one the server never issued: half the calls fail
+	// with 401, and the result says so by status.
+	tokens = append(tokens[:1], "not-a-token")
+	res, err := loadgen.Run(context.Background(), loadgen.Load{
+		Mode: loadgen.ModeAPI, Targets: []loadgen.Target{target}, Tokens: tokens,
+		Concurrency: 2, Duration: 500 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OK == 0 || res.Errors["401"] == 0 || res.OK+res.Errors["401"] != res.Requests {
+		t.Fatalf("ok %d, errors %v of %d", res.OK, res.Errors, res.Requests)
+	}
+	if fake.APICalls.Load() < res.OK {
+		t.Errorf("fake served %d calls, result counts %d ok", fake.APICalls.Load(), res.OK)
+	}
+}
+
+func TestRunStopsWhenCancelled(t *testing.T) {
+	_, target, _ := fixture(t, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := loadgen.Run(ctx, loadgen.Load{
+		Mode: loadgen.ModeAPI, Targets: []loadgen.Target{target}, Tokens: []string{"x"},
+		Concurrency: 2, Duration: time.Minute,
+	})
+	if err == nil {
+		t.Fatal("cancelled run: no error")
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("cancelled run took %v", took)
+	}
+}
+
+func TestRunValidates(t *testing.T) {
+	tgt := []loadgen.Target{{URL: "https://127.0.0.1:1"}}
+	for name, l := range map[string]loadgen.Load{
+		"no target":      {Mode: loadgen.ModeAPI, Tokens: []string{"x"}, Concurrency: 1, Duration: time.Second},
+		"no signers":     {Mode: loadgen.ModeToken, Targets: tgt, Concurrency: 1, Duration: time.Second},
+		"no tokens":      {Mode: loadgen.ModeAPI, Targets: tgt, Concurrency: 1, Duration: time.Second},
+		"no concurrency": {Mode: loadgen.ModeAPI, Targets: tgt, Tokens: []string{"x"}, Duration: time.Second},
+		"no duration":    {Mode: loadgen.ModeAPI, Targets: tgt, Tokens: []string{"x"}, Concurrency: 1},
+		"bad mode":       {Mode: "x", Targets: tgt, Tokens: []string{"x"}, Concurrency: 1, Duration: time.Second},
+	} {
+		if _, err := loadgen.Run(context.Background(), l); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
