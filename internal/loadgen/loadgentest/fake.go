@@ -36,6 +36,7 @@ type Server struct {
 	CAFile    string // PEM of the certificate to trust
 	AdminFile string // admin credential {clientId, clientSecret}
 	host      string // host:port of client ids
+	ts        *httptest.Server
 
 	mu         sync.Mutex
 	keys       map[string]ed25519.PublicKey // client id → key
@@ -49,9 +50,22 @@ type Server struct {
 	Exchanges, APICalls, HTTP2 atomic.Int64
 }
 
-// New starts a fake over TLS (with HTTP/2) and stops it when tb ends.
+// New starts a fake over TLS (with HTTP/2), with its files in a temp dir,
+// and stops it when tb ends.
 func New(tb testing.TB) *Server {
 	tb.Helper()
+	s, err := Start(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a fake over TLS (with HTTP/2) on 127.0.0.1 and writes its
+// CA (ca.pem) and admin credential (admin-credential.json) into dir, as
+// `conncred serve --dev` does into its data dir. Close stops it.
+func Start(dir string) (*Server, error) {
 	s := &Server{
 		keys: map[string]ed25519.PublicKey{}, nonces: map[string]bool{}, tokens: map[string]string{},
 		connectors: map[string][]string{}, apps: map[string]bool{},
@@ -65,38 +79,46 @@ func New(tb testing.TB) *Server {
 	ts := httptest.NewUnstartedServer(mux)
 	ts.EnableHTTP2 = true
 	ts.StartTLS()
-	tb.Cleanup(ts.Close)
+	s.ts = ts
 	s.URL = ts.URL
 	s.host = strings.TrimPrefix(ts.URL, "https://")
 
-	dir := tb.TempDir()
 	s.CAFile = filepath.Join(dir, "ca.pem")
 	cert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw})
 	if err := os.WriteFile(s.CAFile, cert, 0o600); err != nil {
-		tb.Fatal(err)
+		ts.Close()
+		return nil, err
 	}
-	id, sec := s.newCredential(tb, "pcc")
+	id, sec, err := s.newCredential("pcc")
+	if err != nil {
+		ts.Close()
+		return nil, err
+	}
 	b, _ := json.Marshal(map[string]string{"clientId": id, "clientSecret": sec})
 	s.AdminFile = filepath.Join(dir, "admin-credential.json")
 	if err := os.WriteFile(s.AdminFile, b, 0o600); err != nil {
-		tb.Fatal(err)
+		ts.Close()
+		return nil, err
 	}
-	return s
+	return s, nil
 }
 
-func (s *Server) newCredential(tb testing.TB, suffix string) (clientID, clientSecret string) {
+// Close stops the fake.
+func (s *Server) Close() { s.ts.Close() }
+
+func (s *Server) newCredential(suffix string) (clientID, clientSecret string, err error) {
 	pub, sec, err := secret.Generate()
 	if err != nil {
-		tb.Fatal(err)
+		return "", "", err
 	}
 	id, err := secret.NewClientID(s.host, suffix)
 	if err != nil {
-		tb.Fatal(err)
+		return "", "", err
 	}
 	s.mu.Lock()
 	s.keys[id.String()] = pub
 	s.mu.Unlock()
-	return id.String(), sec.Reveal()
+	return id.String(), sec.Reveal(), nil
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -237,15 +259,19 @@ func (s *Server) rotate(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"code": 3, "message": err.Error()})
 		return
 	}
-	pub, sec, _ := secret.Generate()
-	id, _ := secret.NewClientID(s.host, "ccc")
+	id, sec, err := s.newCredential("ccc")
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]any{"code": 13, "message": err.Error()})
+		return
+	}
 	s.mu.Lock()
 	have, ok := s.connectors[in.ConnectorID]
 	ok = ok && s.apps[in.AppID]
 	full := len(have) >= MaxPerConnector
 	if ok && !full {
-		s.connectors[in.ConnectorID] = append(have, id.String())
-		s.keys[id.String()] = pub
+		s.connectors[in.ConnectorID] = append(have, id)
+	} else {
+		delete(s.keys, id)
 	}
 	s.mu.Unlock()
 	switch {
@@ -255,8 +281,8 @@ func (s *Server) rotate(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusConflict, map[string]any{"code": 6, "message": "connector full"})
 	default:
 		writeJSON(w, http.StatusOK, map[string]any{
-			"credential":   map[string]string{"id": randomHex(8), "clientId": id.String()},
-			"clientSecret": sec.Reveal(),
+			"credential":   map[string]string{"id": randomHex(8), "clientId": id},
+			"clientSecret": sec,
 		})
 	}
 }
