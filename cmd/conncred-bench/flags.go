@@ -41,6 +41,8 @@ type config struct {
 	clientRemote bool
 	ceilingTime  time.Duration
 
+	ceilingOnly bool
+
 	label      string
 	jsonOut    bool
 	chart      string
@@ -103,6 +105,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.http, "http", "2", "HTTP version: 2 or 1.1")
 	fs.BoolVar(&c.clientRemote, "client-remote", false, "leave the client's signature out of the ceiling (the generator is not on the server's machine)")
 	fs.DurationVar(&c.ceilingTime, "ceiling-time", 2*time.Second, "how long to measure each of Ed25519 sign and verify for the ceiling")
+	fs.BoolVar(&c.ceilingOnly, "ceiling-only", false, "measure and print the ceiling, then stop (no server needed)")
 	fs.StringVar(&c.label, "label", "", "name of this run in the report and chart (default: from the scenario)")
 	fs.BoolVar(&c.jsonOut, "json", false, "write the report as JSON instead of a table")
 	fs.StringVar(&c.chart, "chart", "", "write a PNG chart of throughput and ratio to the ceiling against concurrency")
@@ -137,6 +140,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 
 func (c *config) validate() error {
 	switch {
+	case c.ceilingOnly:
+		return nil
 	case c.serve == (c.target != ""):
 		return errors.New("give either --serve or --target")
 	case c.target != "" && c.credentials == "":

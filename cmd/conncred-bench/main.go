@@ -45,6 +45,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if cfg.ceilingOnly {
+		fmt.Fprintf(stdout, "Ed25519 on %d cores: sign %.0f/s, verify %.0f/s\n", ceiling.Procs, ceiling.SignPerSec, ceiling.VerifyPerSec)
+		fmt.Fprintf(stdout, "exchange ceiling %.0f/s (client on this machine), %.0f/s (client elsewhere); api ceiling %.0f/s\n",
+			ceiling.Exchange(true), ceiling.Exchange(false), ceiling.API())
+		return nil
+	}
 
 	env, err := setUp(ctx, cfg, logf)
 	if env != nil {
