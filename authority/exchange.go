@@ -235,7 +235,10 @@ func (a *Authority) checkTimes(cl assertionClaims, now time.Time) (time.Time, er
 		if !ok {
 			return time.Time{}, tokenError(ErrInvalidClient, "client_assertion iat is not a valid NumericDate")
 		}
-		if now.Add(skew).Before(iat) {
+		// Official clients set nbf = iat - 120s so that a client clock up
+		// to two minutes ahead still works; only without nbf does iat
+		// bound the start of the window.
+		if cl.Nbf == "" && now.Add(skew).Before(iat) {
 			return time.Time{}, tokenError(ErrInvalidClient, fmt.Sprintf("client_assertion iat %s is in the future (server time %s); check the client's clock", iat.Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
 		}
 		start = iat

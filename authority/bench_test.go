@@ -1,0 +1,268 @@
+package authority
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/conncred/conncred"
+	"github.com/conncred/conncred/secret"
+)
+
+// The benchmarks time each step of a token exchange (in the order exchange
+// runs them), the whole exchange in-process, and bearer verification, so
+// that a regression or a hot spot shows up as one step's change. The load
+// generator (cmd/conncred-bench) measures the same path over HTTP;
+// BENCHMARKS.md puts the two side by side.
+
+// benchCred is a connector credential of f with its private key.
+func benchCred(b *testing.B, f *fixture) (conncred.Credential, ed25519.PrivateKey) {
+	b.Helper()
+	conn := f.connector(b)
+	cred, sec, err := f.a.RotateCredential(f.admin, conn.AppID, conn.ID, CredentialOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	priv, err := secret.Parse(sec.Reveal())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return cred, priv
+}
+
+// assertions signs fresh official-style assertions ahead of time, n per
+// batch, with the timer stopped, so a benchmark of the server's side never
+// pays for the client's signature.
+type assertions struct {
+	b        *testing.B
+	priv     ed25519.PrivateKey
+	clientID string
+	aud      string
+	now      time.Time
+	batch    []string
+	seq      int
+}
+
+func (as *assertions) next() string {
+	if len(as.batch) == 0 {
+		as.b.StopTimer()
+		for range 1000 {
+			as.seq++
+			a := officialAssertion(as.clientID, as.aud, as.now)
+			a.header["nonce"] = fmt.Sprintf("%032x", as.seq)
+			as.batch = append(as.batch, a.sign(as.b, as.priv))
+		}
+		as.b.StartTimer()
+	}
+	s := as.batch[len(as.batch)-1]
+	as.batch = as.batch[:len(as.batch)-1]
+	return s
+}
+
+func newAssertions(b *testing.B, f *fixture, cred conncred.Credential, priv ed25519.PrivateKey) *assertions {
+	return &assertions{b: b, priv: priv, clientID: cred.ClientID, aud: "127.0.0.1", now: f.clock.Now()}
+}
+
+func oneAssertion(b *testing.B, f *fixture) (conncred.Credential, *compactJWS, string) {
+	cred, priv := benchCred(b, f)
+	s := officialAssertion(cred.ClientID, "127.0.0.1", f.clock.Now()).sign(b, priv)
+	j, err := parseJWS(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return cred, j, s
+}
+
+func BenchmarkParseAssertion(b *testing.B) {
+	f := newFixture(b, Config{})
+	_, j, s := oneAssertion(b, f)
+	b.Run("jws", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := parseJWS(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// What exchange does with the payload before it looks anything up.
+	b.Run("claims", func(b *testing.B) {
+		b.ReportAllocs()
+		now := f.clock.Now()
+		for b.Loop() {
+			if hasDuplicateKeys(j.payload) {
+				b.Fatal("duplicate keys")
+			}
+			var cl assertionClaims
+			if err := json.Unmarshal(j.payload, &cl); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := secret.ParseClientID(cl.Iss); err != nil {
+				b.Fatal(err)
+			}
+			if err := f.a.checkAudience(cl.Aud); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := f.a.checkTimes(cl, now); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkVerifyAssertion(b *testing.B) {
+	f := newFixture(b, Config{})
+	cred, j, _ := oneAssertion(b, f)
+	b.ReportAllocs()
+	for b.Loop() {
+		if !j.verify(cred.PublicKey) {
+			b.Fatal("signature does not verify")
+		}
+	}
+}
+
+func BenchmarkReplayCheck(b *testing.B) {
+	f := newFixture(b, Config{})
+	cred, j, _ := oneAssertion(b, f)
+	b.Run("key", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			replayKey(cred.ClientID, j)
+		}
+	})
+	// The one write of an exchange: an insert under a unique key.
+	b.Run("store", func(b *testing.B) {
+		ctx := context.Background()
+		exp := f.clock.Now().Add(150 * time.Second)
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			i++
+			if err := f.store.UseAssertion(ctx, fmt.Sprintf("bench-%064d", i), exp); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkCredentialLookup(b *testing.B) {
+	f := newFixture(b, Config{})
+	cred, _ := benchCred(b, f)
+	ctx := context.Background()
+	b.Run("cached", func(b *testing.B) {
+		if _, err := f.a.creds.byClientID(ctx, cred.ClientID); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := f.a.creds.byClientID(ctx, cred.ClientID); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// What the first exchange after a revocation, a cache expiry or a cold
+	// start costs: a read from the store.
+	b.Run("uncached", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			f.a.creds.invalidate(cred.ID)
+			if _, err := f.a.creds.byClientID(ctx, cred.ClientID); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkMintToken(b *testing.B) {
+	f := newFixture(b, Config{})
+	cred, _ := benchCred(b, f)
+	now := f.clock.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.a.mint(cred, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkLastUsedTouch(b *testing.B) {
+	f := newFixture(b, Config{})
+	cred, _ := benchCred(b, f)
+	now := f.a.now()
+	// What every exchange pays: a map write under a mutex.
+	b.Run("touch", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			f.a.lastUsed.touch(cred.ID, now)
+		}
+	})
+	// What the writer pays once a second: one batch write per flush, one
+	// row per credential used since the last.
+	b.Run("flush", func(b *testing.B) {
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			now = now.Add(time.Microsecond)
+			f.a.lastUsed.touch(cred.ID, now)
+			f.a.lastUsed.flush(ctx)
+		}
+	})
+}
+
+func BenchmarkExchange(b *testing.B) {
+	f := newFixture(b, Config{})
+	cred, priv := benchCred(b, f)
+	as := newAssertions(b, f, cred, priv)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.a.Exchange(ctx, tokenReq(cred.ClientID, as.next())); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkExchangeParallel is the exchange on every core at once, as the
+// server runs it: contention on the caches, the key ring and the store
+// shows here and not in BenchmarkExchange.
+func BenchmarkExchangeParallel(b *testing.B) {
+	f := newFixture(b, Config{})
+	cred, priv := benchCred(b, f)
+	// Sign ahead, off the clock: RunParallel cannot stop the timer. It
+	// runs b.N iterations in all, so b.N assertions are enough.
+	signed := make(chan string, b.N)
+	as := newAssertions(b, f, cred, priv)
+	for range b.N {
+		signed <- as.next()
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := f.a.Exchange(ctx, tokenReq(cred.ClientID, <-signed)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkAuthenticate(b *testing.B) {
+	f := newFixture(b, Config{})
+	cred, priv := benchCred(b, f)
+	as := newAssertions(b, f, cred, priv)
+	tok, err := f.a.Exchange(context.Background(), tokenReq(cred.ClientID, as.next()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.a.Authenticate(ctx, tok.AccessToken); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,365 @@
+package authority
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/conncred/conncred"
+	"github.com/conncred/conncred/internal/ksuid"
+	"github.com/conncred/conncred/secret"
+)
+
+// installVector stores the vector's credential (public key only) as a
+// server that had issued it would have.
+func installVector(t *testing.T, f *fixture, v interopVector) conncred.Credential {
+	t.Helper()
+	x, err := base64.RawURLEncoding.DecodeString(v.PublicKeyX)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := conncred.Credential{
+		ID: ksuid.New(f.clock.Now()), Kind: conncred.KindAdmin, ClientID: v.ClientID, DisplayName: "vector",
+		PublicKey: x, Thumbprint: secret.Thumbprint(x), CreatedAt: f.a.now(), UpdatedAt: f.a.now(),
+	}
+	if strings.HasSuffix(v.ClientID, "/ccc") {
+		conn := f.connector(t)
+		c.Kind, c.AppID, c.ConnectorID = conncred.KindConnector, conn.AppID, conn.ID
+	}
+	if err := f.store.CreateCredential(context.Background(), c, conncred.ActiveLimit{}); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func wantTokenError(t *testing.T, err error, code, descPart string) {
+	t.Helper()
+	var te *TokenError
+	if !errors.As(err, &te) {
+		t.Fatalf("got %v, want a *TokenError %s", err, code)
+	}
+	if te.Code != code || !strings.Contains(te.Description, descPart) {
+		t.Fatalf("got %s %q, want %s containing %q", te.Code, te.Description, code, descPart)
+	}
+}
+
+func TestInteropVectors(t *testing.T) {
+	for name, v := range loadVectors(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			newVectorFixture := func(t *testing.T, host string) (*fixture, conncred.Credential) {
+				f := newFixture(t, Config{PublicHost: host})
+				f.clock.Set(v.CapturedAt)
+				return f, installVector(t, f, v)
+			}
+
+			t.Run("accepted once then refused as a replay", func(t *testing.T) {
+				f, cred := newVectorFixture(t, v.PublicHost)
+				tok, err := f.a.Exchange(ctx, v.request())
+				if err != nil {
+					t.Fatalf("Exchange: %v", err)
+				}
+				if tok.AccessToken == "" || tok.ExpiresIn != 3600 {
+					t.Fatalf("token: got %+v", tok)
+				}
+				p, err := f.a.Authenticate(ctx, tok.AccessToken)
+				if err != nil || p.CredentialID != cred.ID || p.ClientID != v.ClientID {
+					t.Fatalf("Authenticate: %+v, %v", p, err)
+				}
+				_, err = f.a.Exchange(ctx, v.request())
+				wantTokenError(t, err, ErrInvalidClient, "already been used")
+			})
+
+			t.Run("accepted at the edges of its window", func(t *testing.T) {
+				for _, at := range []time.Duration{-120 * time.Second, 120*time.Second + 29*time.Second} {
+					f, _ := newVectorFixture(t, v.PublicHost)
+					f.clock.Set(v.CapturedAt.Truncate(time.Second).Add(at))
+					if _, err := f.a.Exchange(ctx, v.request()); err != nil {
+						t.Errorf("at iat%+v: %v", at, err)
+					}
+				}
+			})
+
+			t.Run("refused after exp plus skew", func(t *testing.T) {
+				f, _ := newVectorFixture(t, v.PublicHost)
+				f.clock.Set(v.CapturedAt.Truncate(time.Second).Add(150 * time.Second))
+				_, err := f.a.Exchange(ctx, v.request())
+				wantTokenError(t, err, ErrInvalidClient, "expired")
+			})
+
+			t.Run("refused before nbf minus skew", func(t *testing.T) {
+				f, _ := newVectorFixture(t, v.PublicHost)
+				f.clock.Set(v.CapturedAt.Truncate(time.Second).Add(-151 * time.Second))
+				_, err := f.a.Exchange(ctx, v.request())
+				wantTokenError(t, err, ErrInvalidClient, "not valid before")
+			})
+
+			t.Run("refused by a server with another public host", func(t *testing.T) {
+				f, _ := newVectorFixture(t, "c1.other.test:8443")
+				_, err := f.a.Exchange(ctx, v.request())
+				wantTokenError(t, err, ErrInvalidClient, "aud must be")
+			})
+
+			t.Run("refused with any signature byte changed", func(t *testing.T) {
+				f, _ := newVectorFixture(t, v.PublicHost)
+				req := v.request()
+				parts := strings.Split(req.Assertion, ".")
+				sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
+				for i := range sig {
+					bad := append([]byte(nil), sig...)
+					bad[i] ^= 0x01
+					r := req
+					r.Assertion = parts[0] + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(bad)
+					_, err := f.a.Exchange(ctx, r)
+					wantTokenError(t, err, ErrInvalidClient, "client authentication failed")
+				}
+				// The genuine one still works: the tampered tries used no
+				// replay record.
+				if _, err := f.a.Exchange(ctx, req); err != nil {
+					t.Fatalf("genuine after tampered: %v", err)
+				}
+			})
+
+			t.Run("refused with the claims changed", func(t *testing.T) {
+				f, _ := newVectorFixture(t, v.PublicHost)
+				req := v.request()
+				parts := strings.Split(req.Assertion, ".")
+				claims, _ := base64.RawURLEncoding.DecodeString(parts[1])
+				forged := strings.Replace(string(claims), `"exp":17`, `"exp":18`, 1)
+				req.Assertion = parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(forged)) + "." + parts[2]
+				_, err := f.a.Exchange(ctx, req)
+				if err == nil {
+					t.Fatal("forged claims accepted")
+				}
+			})
+
+			t.Run("refused once revoked", func(t *testing.T) {
+				f, cred := newVectorFixture(t, v.PublicHost)
+				if _, err := f.a.revoke(f.admin, cred.ID); err != nil {
+					t.Fatal(err)
+				}
+				_, err := f.a.Exchange(ctx, v.request())
+				wantTokenError(t, err, ErrInvalidClient, "revoked")
+			})
+
+			t.Run("refused once expired", func(t *testing.T) {
+				f, _ := newVectorFixtureExpired(t, v, v.CapturedAt.Add(-time.Second).Truncate(time.Microsecond))
+				_, err := f.a.Exchange(ctx, v.request())
+				wantTokenError(t, err, ErrInvalidClient, "expired at")
+			})
+
+			t.Run("refused with client_id other than iss", func(t *testing.T) {
+				f, _ := newVectorFixture(t, v.PublicHost)
+				req := v.request()
+				req.ClientID = "someone-else-12345@" + v.PublicHost + "/ccc"
+				_, err := f.a.Exchange(ctx, req)
+				wantTokenError(t, err, ErrInvalidClient, "does not match")
+			})
+		})
+	}
+}
+
+// newVectorFixtureExpired installs the vector's credential with an expiry
+// already past at captured_at.
+func newVectorFixtureExpired(t *testing.T, v interopVector, exp time.Time) (*fixture, conncred.Credential) {
+	f := newFixture(t, Config{PublicHost: v.PublicHost})
+	f.clock.Set(v.CapturedAt)
+	x, _ := base64.RawURLEncoding.DecodeString(v.PublicKeyX)
+	created := exp.Add(-time.Hour)
+	c := conncred.Credential{
+		ID: ksuid.New(created), Kind: conncred.KindAdmin, ClientID: v.ClientID, DisplayName: "vector",
+		PublicKey: x, Thumbprint: secret.Thumbprint(x), CreatedAt: created, UpdatedAt: created, ExpiresAt: &exp,
+	}
+	if err := f.store.CreateCredential(context.Background(), c, conncred.ActiveLimit{}); err != nil {
+		t.Fatal(err)
+	}
+	return f, c
+}
+
+func TestHostileAssertions(t *testing.T) {
+	f := newFixture(t, Config{PublicHost: "c1.example.test:8443"})
+	ctx := context.Background()
+	cred, s, err := f.a.CreateAdmin(f.admin, CredentialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, err := secret.Parse(s.Reveal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, otherPriv, _ := ed25519.GenerateKey(nil)
+	now := f.clock.Now()
+	good := func() assertion { return officialAssertion(cred.ClientID, "c1.example.test", now) }
+	b64 := base64.RawURLEncoding.EncodeToString
+
+	tests := []struct {
+		name     string
+		req      func() TokenRequest
+		code     string
+		descPart string
+	}{
+		{"alg none", func() TokenRequest {
+			a := good()
+			tok := b64([]byte(`{"alg":"none"}`)) + "." + b64(mustJSON(a.claims)) + "."
+			return tokenReq(cred.ClientID, tok)
+		}, ErrInvalidClient, "malformed"},
+		{"alg HS256", func() TokenRequest {
+			a := good()
+			a.header["alg"] = "HS256"
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "alg must be EdDSA"},
+		{"alg RS256", func() TokenRequest {
+			a := good()
+			a.header["alg"] = "RS256"
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "alg must be EdDSA"},
+		{"embedded jwk", func() TokenRequest {
+			a := good()
+			a.header["jwk"] = map[string]string{"kty": "OKP", "crv": "Ed25519", "x": b64(otherPriv.Public().(ed25519.PublicKey))}
+			return tokenReq(cred.ClientID, a.sign(t, otherPriv))
+		}, ErrInvalidClient, "refuses"},
+		{"jku header", func() TokenRequest {
+			a := good()
+			a.header["jku"] = "https://evil.example/keys"
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "refuses"},
+		{"crit header", func() TokenRequest {
+			a := good()
+			a.header["crit"] = []string{"exp"}
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "refuses"},
+		{"other key", func() TokenRequest { return tokenReq(cred.ClientID, good().sign(t, otherPriv)) }, ErrInvalidClient, "client authentication failed"},
+		{"unknown client", func() TokenRequest {
+			a := good()
+			id := "lost-lamb-10000@c1.example.test:8443/pcc"
+			a.claims["iss"], a.claims["sub"] = id, id
+			return tokenReq(id, a.sign(t, priv))
+		}, ErrInvalidClient, "client authentication failed"},
+		{"other audience", func() TokenRequest {
+			a := good()
+			a.claims["aud"] = "c1.other.test"
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "aud must be"},
+		{"no audience", func() TokenRequest {
+			a := good()
+			delete(a.claims, "aud")
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "aud must be"},
+		{"expired", func() TokenRequest {
+			a := good()
+			a.claims["exp"] = now.Add(-31 * time.Second).Unix()
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "expired"},
+		{"no exp", func() TokenRequest {
+			a := good()
+			delete(a.claims, "exp")
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "must have exp"},
+		{"not yet valid", func() TokenRequest {
+			a := good()
+			a.claims["nbf"] = now.Add(time.Minute).Unix()
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "not valid before"},
+		{"issued in the future without nbf", func() TokenRequest {
+			a := good()
+			delete(a.claims, "nbf")
+			a.claims["iat"] = now.Add(time.Minute).Unix()
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "in the future"},
+		{"too long-lived", func() TokenRequest {
+			a := good()
+			a.claims["exp"] = now.Add(6 * time.Minute).Unix()
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "lifetime"},
+		{"too long-lived without iat", func() TokenRequest {
+			a := good()
+			delete(a.claims, "iat")
+			a.claims["exp"] = now.Add(24 * time.Hour).Unix()
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "lifetime"},
+		{"iss differs from sub", func() TokenRequest {
+			a := good()
+			a.claims["sub"] = "x@y/z"
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "iss and sub"},
+		{"exp as string", func() TokenRequest {
+			a := good()
+			a.claims["exp"] = "tomorrow"
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "claims are not"},
+		{"duplicate claim", func() TokenRequest {
+			a := good()
+			claims := strings.Replace(string(mustJSON(a.claims)), "{", `{"iss":"x@y/z",`, 1)
+			hdr := b64(mustJSON(a.header))
+			in := hdr + "." + b64([]byte(claims))
+			return tokenReq(cred.ClientID, in+"."+b64(ed25519.Sign(priv, []byte(in))))
+		}, ErrInvalidClient, "twice"},
+		{"claims not JSON", func() TokenRequest {
+			hdr := b64(mustJSON(good().header))
+			in := hdr + "." + b64([]byte("not json"))
+			return tokenReq(cred.ClientID, in+"."+b64(ed25519.Sign(priv, []byte(in))))
+		}, ErrInvalidClient, "claims are not"},
+		{"truncated", func() TokenRequest {
+			s := good().sign(t, priv)
+			return tokenReq(cred.ClientID, s[:len(s)-20])
+		}, ErrInvalidClient, "malformed"},
+		{"two parts", func() TokenRequest {
+			s := good().sign(t, priv)
+			return tokenReq(cred.ClientID, s[:strings.LastIndex(s, ".")])
+		}, ErrInvalidClient, "malformed"},
+		{"oversized", func() TokenRequest {
+			a := good()
+			a.claims["pad"] = strings.Repeat("A", 10000)
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "too large"},
+		{"wrong grant type", func() TokenRequest {
+			r := tokenReq(cred.ClientID, good().sign(t, priv))
+			r.GrantType = "password"
+			return r
+		}, ErrUnsupportedGrantType, "client_credentials"},
+		{"missing assertion", func() TokenRequest { return tokenReq(cred.ClientID, "") }, ErrInvalidRequest, "client_assertion is required"},
+		{"wrong assertion type", func() TokenRequest {
+			r := tokenReq(cred.ClientID, good().sign(t, priv))
+			r.AssertionType = "urn:ietf:params:oauth:client-assertion-type:saml2-bearer"
+			return r
+		}, ErrInvalidRequest, "client_assertion_type"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := f.a.Exchange(ctx, tc.req())
+			wantTokenError(t, err, tc.code, tc.descPart)
+		})
+	}
+
+	// After all that, a well-formed assertion still works.
+	if _, err := f.a.Exchange(ctx, tokenReq(cred.ClientID, good().sign(t, priv))); err != nil {
+		t.Fatalf("good assertion after hostile ones: %v", err)
+	}
+}
+
+func TestAssertionWithoutNonceIsSingleUse(t *testing.T) {
+	f := newFixture(t, Config{})
+	cred, s, _ := f.a.CreateAdmin(f.admin, CredentialOptions{})
+	priv, _ := secret.Parse(s.Reveal())
+	a := officialAssertion(cred.ClientID, "127.0.0.1", f.clock.Now())
+	delete(a.header, "nonce")
+	tok := a.sign(t, priv)
+	if _, err := f.a.Exchange(context.Background(), tokenReq(cred.ClientID, tok)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.a.Exchange(context.Background(), tokenReq(cred.ClientID, tok))
+	wantTokenError(t, err, ErrInvalidClient, "already been used")
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
