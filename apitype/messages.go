@@ -397,3 +397,6 @@ func truncate(s string) string {
 	}
 	return s[:max] + "..."
 }
+
+// Validate accepts any body: Empty is the request of calls that take none.
+func (Empty) Validate() error { return nil }

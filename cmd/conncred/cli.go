@@ -1,0 +1,211 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/conncred/conncred/client"
+)
+
+// errHelp ends a command that printed its help.
+var errHelp = flag.ErrHelp
+
+// clientFlags are the flags every admin command shares.
+type clientFlags struct {
+	server      string
+	credentials string
+	dataDir     string
+	caFile      string
+	json        bool
+}
+
+func (f *clientFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.server, "server", "https://127.0.0.1:8443", "conncred server URL (env CONNCRED_SERVER)")
+	fs.StringVar(&f.credentials, "credentials", "", `JSON file {"clientId","clientSecret"} to authenticate with (default: $CONNCRED_CLIENT_ID/$CONNCRED_CLIENT_SECRET, else <data-dir>/admin-credential.json)`)
+	fs.StringVar(&f.dataDir, "data-dir", "./conncred-data", "local server data dir, for its admin credential and dev CA")
+	fs.StringVar(&f.caFile, "ca-file", "", "PEM CA to trust besides the system roots (default: <data-dir>/ca.pem when it exists)")
+	fs.BoolVar(&f.json, "json", false, "print JSON instead of a table")
+}
+
+// credentialFile is the JSON a credential is stored in.
+type credentialFile struct {
+	ClientID     string `json:"clientId"`
+	ClientSecret string `json:"clientSecret"`
+}
+
+// credential finds the credential to authenticate with: --credentials,
+// then the environment, then the local data dir's bootstrap admin file.
+func (f *clientFlags) credential() (credentialFile, error) {
+	path := f.credentials
+	if path == "" {
+		id, sec := os.Getenv("CONNCRED_CLIENT_ID"), os.Getenv("CONNCRED_CLIENT_SECRET")
+		if id != "" || sec != "" {
+			if id == "" || sec == "" {
+				return credentialFile{}, errors.New("set both CONNCRED_CLIENT_ID and CONNCRED_CLIENT_SECRET, or neither")
+			}
+			return credentialFile{ClientID: id, ClientSecret: sec}, nil
+		}
+		path = filepath.Join(f.dataDir, "admin-credential.json")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return credentialFile{}, fmt.Errorf("no credential: %v (pass --credentials FILE, set CONNCRED_CLIENT_ID and CONNCRED_CLIENT_SECRET, or run where the server's data dir is)", err)
+	}
+	var c credentialFile
+	if err := json.Unmarshal(b, &c); err != nil || c.ClientID == "" || c.ClientSecret == "" {
+		return credentialFile{}, fmt.Errorf("%s is not a credential file: want {\"clientId\": ..., \"clientSecret\": ...}", path)
+	}
+	return c, nil
+}
+
+// httpClient trusts the system roots plus the CA file, if any.
+func (f *clientFlags) httpClient() (*http.Client, error) {
+	ca := f.caFile
+	if ca == "" {
+		if p := filepath.Join(f.dataDir, "ca.pem"); fileExists(p) {
+			ca = p
+		}
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	if ca != "" {
+		pem, err := os.ReadFile(ca)
+		if err != nil {
+			return nil, fmt.Errorf("reading --ca-file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s holds no PEM certificate", ca)
+		}
+		tr.TLSClientConfig.RootCAs = pool
+	}
+	return &http.Client{Transport: tr, Timeout: 60 * time.Second}, nil
+}
+
+func (f *clientFlags) client() (*client.Client, error) {
+	cred, err := f.credential()
+	if err != nil {
+		return nil, err
+	}
+	hc, err := f.httpClient()
+	if err != nil {
+		return nil, err
+	}
+	return client.New(cred.ClientID, cred.ClientSecret, client.WithServerURL(f.server), client.WithHTTPClient(hc))
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// newFlagSet makes a subcommand's flag set with a usage text that says
+// what the command does and shows an example.
+func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fmt.Fprintln(stderr, "\nFlags:")
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags, mapping -h to errHelp and other mistakes to a usage
+// error.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := parseFlags(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp
+		}
+		// The flag package has printed the mistake and the usage already.
+		return usageError{err: err, printed: true}
+	}
+	return nil
+}
+
+// require returns a usage error naming the missing flags.
+func require(pairs ...string) error {
+	var missing []string
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] == "" {
+			missing = append(missing, "--"+pairs[i])
+		}
+	}
+	if len(missing) > 0 {
+		return usageError{err: fmt.Errorf("missing %s", strings.Join(missing, ", "))}
+	}
+	return nil
+}
+
+// printJSON writes v indented.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// table writes aligned columns.
+func table(w io.Writer, header []string, rows [][]string) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	return tw.Flush()
+}
+
+// ts formats an optional time for a table.
+func ts(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// str dereferences an optional string for a table.
+func str(s *string) string {
+	if s == nil || *s == "" {
+		return "-"
+	}
+	return *s
+}
+
+// subcommand dispatches "noun verb" commands.
+func subcommand(noun string, verbs map[string]func([]string) error, order []string, args []string, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprintf(stderr, "Usage: conncred %s <%s> [flags]\n\nRun 'conncred %s <verb> --help' for details.\n", noun, strings.Join(order, "|"), noun)
+		if len(args) == 0 {
+			return usageError{err: fmt.Errorf("which %s command? one of %s", noun, strings.Join(order, ", "))}
+		}
+		return errHelp
+	}
+	run, ok := verbs[args[0]]
+	if !ok {
+		return usageError{err: fmt.Errorf("unknown %s command %q; one of %s", noun, args[0], strings.Join(order, ", "))}
+	}
+	return run(args[1:])
+}
+
+// flagValue names flag.Flag where fs.Visit callbacks read better with it.
+type flagValue = flag.Flag
+
+var errNothingToUpdate = errors.New("nothing to update: give at least one field flag")
+
+// flagSet is flag.FlagSet, named for the helpers that register flags.
+type flagSet = flag.FlagSet

@@ -1,0 +1,257 @@
+// Package server is conncred's HTTP layer: routes, JSON in and out, the map
+// from error codes to statuses, bearer authentication and limits. It holds
+// no rules: every decision is the authority's.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/conncred/conncred"
+	"github.com/conncred/conncred/apitype"
+	"github.com/conncred/conncred/authority"
+	"github.com/conncred/conncred/clock"
+)
+
+// Config holds the HTTP layer's limits. Zero values take the defaults noted.
+type Config struct {
+	// MaxBodyBytes bounds request bodies (default 1 MiB); larger is 413.
+	MaxBodyBytes int64
+	// FailedTokenLimit is how many failed token requests one client id, or
+	// one remote IP, may make per minute before getting 429 (default 30).
+	// Successful requests are never limited. Negative disables the limit.
+	FailedTokenLimit int
+	// TrustProxyHeaders makes the remote address come from
+	// X-Forwarded-For (set it only behind a proxy that overwrites it).
+	TrustProxyHeaders bool
+	// Clock is the time source of the rate limiter (default real time).
+	Clock clock.Clock
+}
+
+func (c *Config) setDefaults() {
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	if c.FailedTokenLimit == 0 {
+		c.FailedTokenLimit = 30
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
+	}
+}
+
+// Server serves conncred's HTTP API.
+type Server struct {
+	cfg     Config
+	auth    *authority.Authority
+	log     *slog.Logger
+	mux     *http.ServeMux
+	limiter *failureLimiter
+}
+
+// New returns a Server over a.
+func New(cfg Config, a *authority.Authority, log *slog.Logger) *Server {
+	cfg.setDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, auth: a, log: log, mux: http.NewServeMux()}
+	if cfg.FailedTokenLimit > 0 {
+		s.limiter = newFailureLimiter(cfg.FailedTokenLimit, time.Minute, cfg.Clock)
+	}
+	s.routes()
+	return s
+}
+
+// handlerFunc is a handler that returns its error for one place to render.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (s *Server) routes() {
+	s.handle("POST "+apitype.PathToken, s.handleToken, false)
+	s.handle("POST "+apitype.PathTokenIntrospect, s.handleTokenIntrospect, true)
+	s.handle("GET "+apitype.PathJWKS, s.handleJWKS, false)
+	s.handle("GET "+apitype.PathASMetadata, s.handleMetadata, false)
+	s.handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) error { return writeJSON(w, apitype.Empty{}) }, false)
+	s.handle("GET /readyz", s.handleReady, false)
+	s.handle("GET "+apitype.PathIntrospect, s.handleIntrospect, true)
+	s.appRoutes()
+	s.connectorRoutes()
+	s.credentialRoutes()
+	s.adminRoutes()
+}
+
+// handle registers h for pattern, behind bearer authentication when authn.
+func (s *Server) handle(pattern string, h handlerFunc, authn bool) {
+	if authn {
+		h = s.authenticated(h)
+	}
+	s.mux.Handle(pattern, s.adapt(h))
+}
+
+// ServeHTTP serves a request: request id, panic recovery, JSON 404/405.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := newRequestID()
+	w.Header().Set("X-Request-Id", id)
+	ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+	ctx = conncred.WithSource(ctx, s.remoteAddr(r))
+	r = r.WithContext(ctx)
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic serving request", "request_id", id, "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			s.writeError(w, r, conncred.Errorf(conncred.EInternal, "internal error"))
+		}
+	}()
+	// mux.Handler finds the route without setting path values, so a hit
+	// is served through mux.ServeHTTP, which does.
+	h, pattern := s.mux.Handler(r)
+	if pattern == "" {
+		// The mux would answer 404 or 405 in plain text; clients expect JSON.
+		rec := &statusRecorder{header: http.Header{}}
+		h.ServeHTTP(rec, r)
+		if rec.status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", rec.header.Get("Allow"))
+			s.writeStatus(w, http.StatusMethodNotAllowed, 12, "method "+r.Method+" is not allowed on this path; allowed: "+rec.header.Get("Allow"))
+			return
+		}
+		s.writeError(w, r, conncred.Errorf(conncred.ENotFound, "no such endpoint: %s %s", r.Method, truncate(r.URL.Path)))
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// adapt turns a handlerFunc into an http.Handler that renders its error.
+func (s *Server) adapt(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// statusRecorder captures what the mux's own 404/405 handler would write.
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (r *statusRecorder) Header() http.Header         { return r.header }
+func (r *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (r *statusRecorder) WriteHeader(code int)        { r.status = code }
+
+type requestIDKey struct{}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// remoteAddr is the client's address for the audit trail and rate limits.
+func (s *Server) remoteAddr(r *http.Request) string {
+	if s.cfg.TrustProxyHeaders {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			first, _, _ := strings.Cut(xff, ",")
+			return strings.TrimSpace(first)
+		}
+	}
+	return r.RemoteAddr
+}
+
+// status maps an error code to its HTTP status and google.rpc code. It is
+// the only such map in conncred.
+func status(code string) (httpStatus, rpcCode int) {
+	switch code {
+	case conncred.EInvalid:
+		return http.StatusBadRequest, 3 // INVALID_ARGUMENT
+	case conncred.EUnauthenticated:
+		return http.StatusUnauthorized, 16 // UNAUTHENTICATED
+	case conncred.EPermissionDenied:
+		return http.StatusForbidden, 7 // PERMISSION_DENIED
+	case conncred.ENotFound:
+		return http.StatusNotFound, 5 // NOT_FOUND
+	case conncred.EConflict:
+		// FAILED_PRECONDITION: the request is valid but the system's state
+		// (a full connector, a duplicate) refuses it; 409 as the gateway
+		// maps ALREADY_EXISTS and ABORTED.
+		return http.StatusConflict, 9
+	case conncred.EResourceExhausted:
+		return http.StatusTooManyRequests, 8 // RESOURCE_EXHAUSTED
+	case conncred.EUnavailable:
+		return http.StatusServiceUnavailable, 14 // UNAVAILABLE
+	default:
+		return http.StatusInternalServerError, 13 // INTERNAL
+	}
+}
+
+// writeError renders err as google.rpc.Status JSON. Internal errors are
+// logged with their cause and shown only as "internal error".
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		s.writeStatus(w, http.StatusRequestEntityTooLarge, 3, "request body is larger than "+strconv.FormatInt(tooBig.Limit, 10)+" bytes")
+		return
+	}
+	var he *httpError
+	if errors.As(err, &he) {
+		s.writeStatus(w, he.status, he.rpc, he.msg)
+		return
+	}
+	code := conncred.ErrorCode(err)
+	httpStatus, rpc := status(code)
+	msg := conncred.ErrorMessage(err)
+	switch code {
+	case conncred.EInternal:
+		s.log.Error("internal error", "request_id", requestID(r.Context()), "method", r.Method, "path", r.URL.Path, "err", err)
+		msg = "internal error (request id " + requestID(r.Context()) + ")"
+	case conncred.EUnavailable:
+		s.log.Warn("dependency unavailable", "request_id", requestID(r.Context()), "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "1")
+	case conncred.EUnauthenticated:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="conncred"`)
+	}
+	s.writeStatus(w, httpStatus, rpc, msg)
+}
+
+func (s *Server) writeStatus(w http.ResponseWriter, httpStatus, rpc int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(httpStatus)
+	_ = json.NewEncoder(w).Encode(apitype.Error{Code: rpc, Message: msg, Details: []any{}})
+}
+
+// writeJSON writes a 200 JSON response.
+func writeJSON(w http.ResponseWriter, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return conncred.WrapError(conncred.EInternal, err, "encoding the response")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(append(b, '\n'))
+	return nil
+}
+
+func truncate(s string) string {
+	if len(s) > 100 {
+		return s[:100] + "..."
+	}
+	return s
+}
