@@ -163,7 +163,9 @@ func (c *Client) DeleteApp(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, "/api/v1/apps/"+url.PathEscape(id), nil, nil, nil)
 }
 
-func connectorsPath(appID string) string { return "/api/v1/apps/" + url.PathEscape(appID) + "/connectors" }
+func connectorsPath(appID string) string {
+	return "/api/v1/apps/" + url.PathEscape(appID) + "/connectors"
+}
 
 // CreateConnector creates a connector under an app.
 func (c *Client) CreateConnector(ctx context.Context, appID string, req apitype.CreateConnectorRequest) (*apitype.Connector, error) {

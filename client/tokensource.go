@@ -35,7 +35,9 @@ type options struct {
 
 // WithServerURL sets the server's base URL (https://host:port). Without it
 // the URL comes from the client id's host, as the official clients do.
-func WithServerURL(u string) Option { return func(o *options) { o.serverURL = strings.TrimRight(u, "/") } }
+func WithServerURL(u string) Option {
+	return func(o *options) { o.serverURL = strings.TrimRight(u, "/") }
+}
 
 // WithHTTPClient sets the HTTP client (for a custom CA, a proxy, timeouts).
 func WithHTTPClient(hc *http.Client) Option { return func(o *options) { o.hc = hc } }
