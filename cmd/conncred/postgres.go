@@ -2,11 +2,20 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 
 	"github.com/conncred/conncred"
+	"github.com/conncred/conncred/store/postgres"
 )
 
 func openPostgres(ctx context.Context, url string, migrate bool) (conncred.Store, error) {
-	return nil, errors.New("PostgreSQL support is not in this build yet")
+	var opts []postgres.Option
+	if !migrate {
+		opts = append(opts, postgres.WithoutMigrations())
+	}
+	s, err := postgres.Open(ctx, url, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("opening PostgreSQL %s: %w", redactURL(url), err)
+	}
+	return s, nil
 }
