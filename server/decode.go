@@ -123,10 +123,14 @@ func checkStructure(body []byte) error {
 		expect bool // in an object: the next string token is a key
 	}
 	var stack []*frame
+	done := false // the top-level value is complete
 	for {
 		tok, err := dec.Token()
 		if err == io.EOF {
 			break
+		}
+		if err == nil && done {
+			return conncred.Errorf(conncred.EInvalid, "request body has data after the JSON object")
 		}
 		if err != nil {
 			var syn *json.SyntaxError
@@ -139,8 +143,7 @@ func checkStructure(body []byte) error {
 		if len(stack) > 0 {
 			top = stack[len(stack)-1]
 		}
-		if top != nil && top.object && top.expect {
-			key, _ := tok.(string)
+		if key, isKey := tok.(string); isKey && top != nil && top.object && top.expect {
 			if top.keys[key] {
 				return conncred.Errorf(conncred.EInvalid, "request body names the key %q twice in one object", truncate(key))
 			}
@@ -162,9 +165,7 @@ func checkStructure(body []byte) error {
 			}
 		}
 		if len(stack) == 0 {
-			if dec.More() {
-				return conncred.Errorf(conncred.EInvalid, "request body has data after the JSON object")
-			}
+			done = true
 			continue
 		}
 		if top := stack[len(stack)-1]; top.object {
