@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/pem"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/conncred/conncred/authority"
+	"github.com/conncred/conncred/server"
+	"github.com/conncred/conncred/store/sqlite"
+)
+
+// cliEnv is a real server (authority over SQLite) behind httptest TLS, and a
+// data dir holding its bootstrap admin credential and CA, as `serve --dev`
+// leaves them.
+type cliEnv struct {
+	url, dir string
+}
+
+func newCLIEnv(t *testing.T) *cliEnv {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "conncred.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	a, err := authority.New(ctx, authority.Config{}, st, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	if err := bootstrap(ctx, a, filepath.Join(dir, "admin-credential.json"), &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewTLSServer(server.New(server.Config{}, a, slog.New(slog.DiscardHandler)))
+	t.Cleanup(srv.Close)
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), ca, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return &cliEnv{url: srv.URL, dir: dir}
+}
+
+func (e *cliEnv) run(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var o, er bytes.Buffer
+	full := append(args, "--server", e.url, "--data-dir", e.dir)
+	code = run(context.Background(), full, &o, &er)
+	return o.String(), er.String(), code
+}
+
+func (e *cliEnv) mustJSON(t *testing.T, v any, args ...string) {
+	t.Helper()
+	out, errOut, code := e.run(t, append(args, "--json")...)
+	if code != 0 {
+		t.Fatalf("conncred %v: exit %d\n%s", args, code, errOut)
+	}
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		t.Fatalf("conncred %v --json: %v\n%s", args, err, out)
+	}
+}
+
+func TestCLIWalkthrough(t *testing.T) {
+	e := newCLIEnv(t)
+	var app struct{ App struct{ ID string } }
+	e.mustJSON(t, &app, "app", "create", "--name", "Okta")
+	var conn struct{ ID string }
+	e.mustJSON(t, &conn, "connector", "create", "--app", app.App.ID)
+
+	// A rotate prints the secret once, on stdout, with a warning on stderr.
+	out, errOut, code := e.run(t, "credential", "rotate", "--app", app.App.ID, "--connector", conn.ID)
+	if code != 0 {
+		t.Fatalf("rotate: exit %d: %s", code, errOut)
+	}
+	i := strings.Index(out, "secret-token:conncred:v1:")
+	if i < 0 || strings.Count(out, "secret-token:") != 1 {
+		t.Fatalf("rotate output should show the secret exactly once:\n%s", out)
+	}
+	sec := strings.Fields(out[i:])[0]
+	if strings.Contains(errOut, sec) || !strings.Contains(errOut, "only time the client secret is shown") {
+		t.Fatalf("stderr: %q", errOut)
+	}
+	for _, h := range []string{"ID", "CLIENT ID", "NAME", "CREATED", "EXPIRES", "LAST USED", "DELETED"} {
+		if !strings.Contains(out, h) {
+			t.Errorf("rotate table lacks column %q:\n%s", h, out)
+		}
+	}
+
+	var list struct {
+		List []struct {
+			ID           string
+			ClientSecret *string
+			DeletedAt    *string
+		}
+	}
+	e.mustJSON(t, &list, "credential", "list", "--app", app.App.ID, "--connector", conn.ID)
+	if len(list.List) != 1 || list.List[0].ClientSecret != nil {
+		t.Fatalf("list: %+v", list)
+	}
+	id := list.List[0].ID
+	if _, errOut, code := e.run(t, "credential", "revoke", "--app", app.App.ID, "--connector", conn.ID, "--id", id); code != 0 {
+		t.Fatalf("revoke: %s", errOut)
+	}
+	out, _, _ = e.run(t, "credential", "get", "--app", app.App.ID, "--connector", conn.ID, "--id", id)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || strings.Contains(out, "secret-token") {
+		t.Fatalf("get should print a header and one row, and no secret:\n%s", out)
+	}
+	if row := strings.Fields(lines[1]); row[len(row)-1] == "-" || !strings.HasSuffix(row[len(row)-1], "Z") {
+		t.Fatalf("get after revoke should show the DELETED time:\n%s", out)
+	}
+
+	// whoami, keys, audit.
+	if out, errOut, code := e.run(t, "whoami"); code != 0 || !strings.Contains(out, "[admin]") {
+		t.Fatalf("whoami: %d %s %s", code, out, errOut)
+	}
+	if out, _, code := e.run(t, "keys", "list"); code != 0 || !strings.Contains(out, "true") {
+		t.Fatalf("keys list: %d %s", code, out)
+	}
+	// Audit events are written behind (the e2e tests read them back); here
+	// the command must run and print its table.
+	if out, errOut, code := e.run(t, "audit", "--kind", "credential.revoked"); code != 0 || !strings.Contains(out, "KIND") {
+		t.Fatalf("audit: %d %s %s", code, out, errOut)
+	}
+}
+
+func TestCLIErrors(t *testing.T) {
+	e := newCLIEnv(t)
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"app", "get", "--id", "2HErg7BRmNdHgX8sTCWVq4E1fyh"}, 1, "not found"},
+		{[]string{"app", "get"}, 2, "missing --id"},
+		{[]string{"app", "frobnicate"}, 2, "unknown app command"},
+		{[]string{"credential", "rotate", "--app", "x"}, 2, "missing --connector"},
+		{[]string{"nosuch"}, 2, "unknown command"},
+	} {
+		_, errOut, code := e.run(t, tc.args...)
+		if code != tc.code || !strings.Contains(errOut, tc.want) {
+			t.Errorf("conncred %v: exit %d, stderr %q; want %d and %q", tc.args, code, errOut, tc.code, tc.want)
+		}
+	}
+	var o, er bytes.Buffer
+	if code := run(context.Background(), []string{"app", "list", "--data-dir", t.TempDir(), "--server", e.url}, &o, &er); code != 1 || !strings.Contains(er.String(), "no credential") {
+		t.Errorf("without a credential: exit %d, %q", code, er.String())
+	}
+}
+
+func TestCredentialSources(t *testing.T) {
+	dir := t.TempDir()
+	f := clientFlags{dataDir: dir}
+	if _, err := f.credential(); err == nil {
+		t.Fatal("no source: want an error")
+	}
+	os.WriteFile(filepath.Join(dir, "admin-credential.json"), []byte(`{"clientId":"file@h/pcc","clientSecret":"s"}`), 0o600)
+	if c, err := f.credential(); err != nil || c.ClientID != "file@h/pcc" {
+		t.Fatalf("data dir file: %+v %v", c, err)
+	}
+	t.Setenv("CONNCRED_CLIENT_ID", "env@h/pcc")
+	t.Setenv("CONNCRED_CLIENT_SECRET", "s")
+	if c, _ := f.credential(); c.ClientID != "env@h/pcc" {
+		t.Fatalf("environment should win over the data dir: %+v", c)
+	}
+	explicit := filepath.Join(dir, "c.json")
+	os.WriteFile(explicit, []byte(`{"clientId":"flag@h/pcc","clientSecret":"s"}`), 0o600)
+	f.credentials = explicit
+	if c, _ := f.credential(); c.ClientID != "flag@h/pcc" {
+		t.Fatalf("--credentials should win: %+v", c)
+	}
+}
+
+func TestServeConfigFromEnvironment(t *testing.T) {
+	t.Setenv("CONNCRED_MAX_ACTIVE_CREDENTIALS", "3")
+	t.Setenv("CONNCRED_PUBLIC_HOST", "c1.example.test:8443")
+	var cfg serveConfig
+	fs := newFlagSet("serve", "", &bytes.Buffer{})
+	cfg.flags(fs)
+	if err := parse(fs, []string{"--max-active-credentials", "5", "--dev"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.MaxActiveCredentials != 5 || cfg.PublicHost != "c1.example.test:8443" {
+		t.Fatalf("flags must win over the environment: %+v", cfg)
+	}
+	noTLS := serveConfig{Listen: "127.0.0.1:8443", LogFormat: "text", MaxConns: 1, MaxBodyBytes: 1 << 20, MaxHeaderBytes: 1 << 16}
+	if err := noTLS.Validate(); err == nil || !strings.Contains(err.Error(), "https") {
+		t.Fatalf("serving without TLS must be refused with a reason: %v", err)
+	}
+}
+
+func TestBootstrapFileIsPrivate(t *testing.T) {
+	e := newCLIEnv(t)
+	st, err := os.Stat(filepath.Join(e.dir, "admin-credential.json"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("admin-credential.json mode %v, %v; want 0600", st.Mode().Perm(), err)
+	}
+}
