@@ -307,14 +307,30 @@ func auditSink(path string, stdout io.Writer) (func(conncred.AuditEvent), func()
 }
 
 func printNextSteps(w io.Writer, scheme, addr string, cfg serveConfig, adminFile, caFile string) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "\nNext steps:\n")
-	if caFile != "" {
-		fmt.Fprintf(&b, "  export SSL_CERT_FILE=%s   # trust the development CA (Go clients, curl)\n", caFile)
+	abs := func(p string) string {
+		if a, err := filepath.Abs(p); err == nil {
+			return a
+		}
+		return p
 	}
-	server := scheme + "://" + cfg.PublicHost
-	fmt.Fprintf(&b, "  conncred whoami      --server %s --data-dir %s\n", server, cfg.DataDir)
-	fmt.Fprintf(&b, "  conncred app create  --server %s --data-dir %s --name \"Okta\"\n", server, cfg.DataDir)
-	fmt.Fprintf(&b, "  (the admin credential is read from %s)\n\n", adminFile)
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nNext steps (in another terminal; `go install ./cmd/conncred` puts conncred on your PATH):\n")
+	flags := ""
+	if srv := scheme + "://" + cfg.PublicHost; srv != "https://127.0.0.1:8443" {
+		flags += " --server " + srv
+	}
+	if cfg.DataDir != "./conncred-data" && cfg.DataDir != "conncred-data" {
+		flags += " --data-dir " + cfg.DataDir
+	}
+	fmt.Fprintf(&b, "  conncred whoami%s\n", flags)
+	fmt.Fprintf(&b, "  conncred app create --name Okta%s\n", flags)
+	fmt.Fprintf(&b, "  conncred --help\n")
+	fmt.Fprintf(&b, "The CLI authenticates with the admin credential in %s.\n", abs(adminFile))
+	if caFile != "" {
+		fmt.Fprintf(&b, "Other clients (the ConductorOne SDK, curl) must trust the development CA:\n")
+		fmt.Fprintf(&b, "  export SSL_CERT_FILE=%s\n", abs(caFile))
+		fmt.Fprintf(&b, "(that replaces the system roots for those programs; concatenate it with your system bundle to keep both)\n")
+	}
+	fmt.Fprintln(&b)
 	fmt.Fprint(w, b.String())
 }

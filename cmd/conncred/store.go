@@ -25,7 +25,7 @@ func openStoreMode(ctx context.Context, db, dataDir string, migrate bool) (connc
 	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
 		return openPostgres(ctx, db, migrate)
 	default:
-		return nil, fmt.Errorf("--db %q: want sqlite:<path> or postgres://...", redactURL(db))
+		return nil, fmt.Errorf("--db %q: want sqlite:<path> or postgres://<user>@<host>/<database>", redactURL(db))
 	}
 }
 
