@@ -1,0 +1,129 @@
+package authority
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/conncred/conncred"
+	"github.com/conncred/conncred/secret"
+)
+
+func TestAuditTrail(t *testing.T) {
+	f := newFixture(t, Config{})
+	var streamed []conncred.AuditEvent
+	var mu sync.Mutex
+	f.a.audit.sink = func(e conncred.AuditEvent) { mu.Lock(); streamed = append(streamed, e); mu.Unlock() }
+	ctx := conncred.WithSource(context.Background(), "192.0.2.7:5000")
+	admin := conncred.WithPrincipal(ctx, conncred.System)
+	conn := f.connector(t)
+	cred, s, _ := f.a.RotateCredential(admin, conn.AppID, conn.ID, CredentialOptions{})
+	priv, _ := secret.Parse(s.Reveal())
+	// Three tokens in one minute fold into one record with count 3.
+	for i := 0; i < 3; i++ {
+		f.clock.Advance(time.Second)
+		if _, err := f.a.Exchange(ctx, tokenReq(cred.ClientID, officialAssertion(cred.ClientID, "127.0.0.1", f.clock.Now()).sign(t, priv))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	replayed := officialAssertion(cred.ClientID, "127.0.0.1", f.clock.Now()).sign(t, priv)
+	f.a.Exchange(ctx, tokenReq(cred.ClientID, replayed))
+	f.a.Exchange(ctx, tokenReq(cred.ClientID, replayed))
+	if _, err := f.a.RevokeCredential(admin, conn.AppID, conn.ID, cred.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.a.Exchange(ctx, tokenReq(cred.ClientID, officialAssertion(cred.ClientID, "127.0.0.1", f.clock.Now()).sign(t, priv)))
+	if _, err := f.a.RotateSigningKey(admin); err != nil {
+		t.Fatal(err)
+	}
+	f.a.audit.flushAll(context.Background(), f.clock.Now())
+
+	events, _, err := f.a.ListAudit(admin, AuditQuery{CredentialID: cred.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]conncred.AuditEvent{}
+	for _, e := range events {
+		got[e.Kind+"/"+e.Reason] = e
+		if e.CredentialID != cred.ID || e.Time.IsZero() || e.ID == "" {
+			t.Errorf("incomplete event %+v", e)
+		}
+	}
+	if e := got["credential.created/"]; e.Actor != "system" || e.Source != "192.0.2.7:5000" || e.Outcome != "success" {
+		t.Errorf("credential.created: %+v", e)
+	}
+	if e := got["token.issued/"]; e.Count != 3 {
+		t.Errorf("token.issued count %d, want 3", e.Count)
+	}
+	// The test's nonce comes from the clock, so both sends of the last
+	// assertion repeat the third exchange's nonce: two replays, one record.
+	if e, ok := got["token.refused/this client_assertion has already been used; sign a new assertion (with a fresh nonce) for every token request"]; !ok || e.Outcome != "failure" || e.Actor != cred.ClientID || e.Count != 2 {
+		t.Errorf("replay refusal not recorded: %+v", events)
+	}
+	if _, ok := got["token.refused/this credential has been revoked"]; !ok {
+		t.Errorf("revoked-credential use not recorded: %+v", events)
+	}
+	if _, ok := got["credential.revoked/"]; !ok {
+		t.Errorf("revoke not recorded")
+	}
+	all, _, _ := f.a.ListAudit(admin, AuditQuery{Kind: "signing_key.rotated"})
+	if len(all) != 1 {
+		t.Errorf("signing key rotation: %d events", len(all))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(streamed) < 8 {
+		t.Errorf("only %d events streamed to the sink", len(streamed))
+	}
+}
+
+// TestRevokeAndRotateStorm races rotates and revokes on one connector and
+// one credential: the cap is never exceeded, every revoke sticks, and no
+// revoked credential comes back.
+func TestRevokeAndRotateStorm(t *testing.T) {
+	f := newFixture(t, Config{MaxActiveCredentials: 5})
+	conn := f.connector(t)
+	target, _, _ := f.a.RotateCredential(f.admin, conn.AppID, conn.ID, CredentialOptions{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var revoked []string
+	for i := 0; i < 12; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			for j := 0; j < 8; j++ {
+				switch (i + j) % 3 {
+				case 0:
+					c, _, err := f.a.RotateCredential(f.admin, conn.AppID, conn.ID, CredentialOptions{})
+					if err == nil && j%2 == 0 {
+						if _, err := f.a.RevokeCredential(f.admin, conn.AppID, conn.ID, c.ID); err == nil {
+							mu.Lock()
+							revoked = append(revoked, c.ID)
+							mu.Unlock()
+						}
+					} else if err != nil && conncred.ErrorCode(err) != conncred.EConflict {
+						t.Errorf("rotate: %v", err)
+					}
+				case 1:
+					if _, err := f.a.RevokeCredential(f.admin, conn.AppID, conn.ID, target.ID); err != nil {
+						t.Errorf("revoke: %v", err)
+					}
+				default:
+					now := f.a.now()
+					n, err := f.store.CountCredentials(context.Background(), conncred.CredentialFilter{ConnectorID: conn.ID, UsableAt: &now})
+					if err != nil || n > 5 {
+						t.Errorf("%d usable credentials (cap 5), %v", n, err)
+					}
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+	for _, id := range append(revoked, target.ID) {
+		c, err := f.store.GetCredential(context.Background(), id)
+		if err != nil || c.DeletedAt == nil {
+			t.Fatalf("revoked credential %s is not revoked: %+v %v", id, c.DeletedAt, err)
+		}
+	}
+}
