@@ -82,11 +82,14 @@ func (r *keyRing) add(ctx context.Context) (conncred.SigningKey, error) {
 		return conncred.SigningKey{}, conncred.WrapError(conncred.EInternal, err, "could not generate a signing key")
 	}
 	pub := ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
-	k := conncred.SigningKey{
-		ID:        secret.Thumbprint(pub),
-		Seed:      seed,
-		CreatedAt: r.clock.Now().UTC().Truncate(time.Microsecond),
+	// Keys are ordered by creation time and the newest signs, so a new key
+	// must be strictly newer than every key known, even if the clock has
+	// not moved (or moved back) since the last one was made.
+	created := r.clock.Now().UTC().Truncate(time.Microsecond)
+	if newest, ok := r.active(); ok && !created.After(newest.createdAt) {
+		created = newest.createdAt.Add(time.Microsecond)
 	}
+	k := conncred.SigningKey{ID: secret.Thumbprint(pub), Seed: seed, CreatedAt: created}
 	if err := r.store.CreateSigningKey(ctx, k); err != nil {
 		return conncred.SigningKey{}, err
 	}
@@ -201,6 +204,11 @@ func (a *Authority) ListSigningKeys(ctx context.Context) ([]SigningKeyInfo, erro
 // signed by older keys verify until they expire. Admins only.
 func (a *Authority) RotateSigningKey(ctx context.Context) (SigningKeyInfo, error) {
 	if _, err := requireAdmin(ctx); err != nil {
+		return SigningKeyInfo{}, err
+	}
+	// Another node may have rotated since we last looked; the new key must
+	// be newer than that one too.
+	if err := a.keys.load(ctx, false); err != nil {
 		return SigningKeyInfo{}, err
 	}
 	k, err := a.keys.add(ctx)
