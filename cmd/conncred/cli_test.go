@@ -5,12 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/pem"
+	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/conncred/conncred/authority"
 	"github.com/conncred/conncred/server"
@@ -206,5 +210,44 @@ func TestBootstrapFileIsPrivate(t *testing.T) {
 	st, err := os.Stat(filepath.Join(e.dir, "admin-credential.json"))
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("admin-credential.json mode %v, %v; want 0600", st.Mode().Perm(), err)
+	}
+}
+
+// TestServeLimits checks that serve's limits reach the HTTP server: a huge
+// header block is refused with 431, and a client that stalls mid-headers is
+// disconnected.
+func TestServeLimits(t *testing.T) {
+	var cfg serveConfig
+	fs := newFlagSet("serve", "", &bytes.Buffer{})
+	cfg.flags(fs)
+	if err := parse(fs, []string{"--dev", "--max-header-bytes", "8192", "--read-header-timeout", "200ms"}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httpServer(cfg, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), slog.New(slog.DiscardHandler))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/", nil)
+	req.Header.Set("X-Pad", strings.Repeat("a", 64<<10))
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+			t.Fatalf("a 64 KiB header with --max-header-bytes 8192: %d, want 431", resp.StatusCode)
+		}
+	}
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n"))
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadAll(c); err != nil {
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatal("a client stalled in its headers was not disconnected")
+		}
 	}
 }

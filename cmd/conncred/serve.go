@@ -173,15 +173,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
 	ln = netutil.LimitListener(ln, cfg.MaxConns)
-	srv := &http.Server{
-		Handler:           server.New(server.Config{MaxBodyBytes: cfg.MaxBodyBytes, FailedTokenLimit: cfg.FailedTokenLimit, TrustProxyHeaders: cfg.TrustProxyHeaders}, auth, log),
-		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
-		ReadTimeout:       cfg.ReadTimeout,
-		WriteTimeout:      cfg.WriteTimeout,
-		IdleTimeout:       cfg.IdleTimeout,
-		MaxHeaderBytes:    cfg.MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}
+	srv := httpServer(cfg, server.New(server.Config{MaxBodyBytes: cfg.MaxBodyBytes, FailedTokenLimit: cfg.FailedTokenLimit, TrustProxyHeaders: cfg.TrustProxyHeaders}, auth, log), log)
 	scheme, caFile := "https", ""
 	switch {
 	case cfg.Dev:
@@ -229,6 +221,19 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintln(stderr, "conncred: stopped")
 	return nil
+}
+
+// httpServer applies the configured limits to the HTTP server.
+func httpServer(cfg serveConfig, h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
 }
 
 func newLogger(format string, w io.Writer) *slog.Logger {
