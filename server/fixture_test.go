@@ -30,7 +30,7 @@ var t0 = time.Date(2026, 11, 28, 17, 0, 0, 0, time.UTC)
 
 // env is a server over a real authority and SQLite store on a fake clock.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *httptest.Server
 	clock   *clock.Fake
 	auth    *authority.Authority
@@ -57,7 +57,13 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-func newEnv(t *testing.T, cfg Config, acfg authority.Config) *env {
+func newEnv(t testing.TB, cfg Config, acfg authority.Config) *env {
+	return newEnvWith(t, cfg, acfg, false)
+}
+
+// newEnvWith starts the server over plain HTTP, or over TLS with HTTP/2
+// (as real clients reach it) when tls is set.
+func newEnvWith(t testing.TB, cfg Config, acfg authority.Config, tls bool) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "conncred.db"))
@@ -74,7 +80,13 @@ func newEnv(t *testing.T, cfg Config, acfg authority.Config) *env {
 	}
 	t.Cleanup(func() { a.Close() })
 	cfg.Clock = clk
-	srv := httptest.NewServer(New(cfg, a, log))
+	srv := httptest.NewUnstartedServer(New(cfg, a, log))
+	if tls {
+		srv.EnableHTTP2 = true
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(srv.Close)
 	e := &env{t: t, srv: srv, clock: clk, auth: a, store: st, log: logBuf}
 	cred, sec, _, err := a.Bootstrap(ctx)
@@ -87,7 +99,7 @@ func newEnv(t *testing.T, cfg Config, acfg authority.Config) *env {
 }
 
 // assertion signs an assertion as the official clients do.
-func assertion(t *testing.T, clientID, secretText string, now time.Time, edit func(h, c map[string]any)) string {
+func assertion(t testing.TB, clientID, secretText string, now time.Time, edit func(h, c map[string]any)) string {
 	t.Helper()
 	priv, err := secret.Parse(secretText)
 	if err != nil {
