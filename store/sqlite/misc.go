@@ -10,7 +10,11 @@ import (
 
 // UseAssertion records key; a second use is EConflict from the primary key.
 func (s *Store) UseAssertion(ctx context.Context, key string, expiresAt time.Time) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO used_assertions (key, expires_us) VALUES (?, ?)`, key, us(expiresAt))
+	if s.useStmt == nil { // opened without migrating: no table to prepare against at open
+		_, err := s.w.ExecContext(ctx, `INSERT INTO used_assertions (key, expires_us) VALUES (?, ?)`, key, us(expiresAt))
+		return dbErr(err)
+	}
+	_, err := s.useStmt.ExecContext(ctx, key, us(expiresAt))
 	return dbErr(err)
 }
 

@@ -36,6 +36,10 @@ var migrations embed.FS
 type Store struct {
 	w *sql.DB // one connection: every write
 	r *sql.DB // several connections: reads
+
+	// useStmt is the replay insert, prepared once: it runs on every token
+	// exchange, and parsing it each time cost as much as executing it.
+	useStmt *sql.Stmt
 }
 
 var (
@@ -53,6 +57,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
+	}
+	if s.useStmt, err = s.w.PrepareContext(ctx, `INSERT INTO used_assertions (key, expires_us) VALUES (?, ?)`); err != nil {
+		s.Close()
+		return nil, dbErr(err)
 	}
 	return s, nil
 }
@@ -113,6 +121,9 @@ func OpenNoMigrate(ctx context.Context, path string) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	if s.useStmt != nil {
+		s.useStmt.Close()
+	}
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
