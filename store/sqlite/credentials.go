@@ -60,13 +60,13 @@ func scanCredential(row interface{ Scan(...any) error }) (conncred.Credential, e
 
 // GetCredential returns a credential by id.
 func (s *Store) GetCredential(ctx context.Context, id string) (conncred.Credential, error) {
-	c, err := scanCredential(s.r.QueryRowContext(ctx, `SELECT `+credentialCols+` FROM credentials WHERE id = ?`, id))
+	c, err := scanCredential(s.queryRow(ctx, s.byIDStmt, `SELECT `+credentialCols+` FROM credentials WHERE id = ?`, id))
 	return c, dbErr(err)
 }
 
 // GetCredentialByClientID returns a credential by client id.
 func (s *Store) GetCredentialByClientID(ctx context.Context, clientID string) (conncred.Credential, error) {
-	c, err := scanCredential(s.r.QueryRowContext(ctx, `SELECT `+credentialCols+` FROM credentials WHERE client_id = ?`, clientID))
+	c, err := scanCredential(s.queryRow(ctx, s.byClientStmt, `SELECT `+credentialCols+` FROM credentials WHERE client_id = ?`, clientID))
 	return c, dbErr(err)
 }
 
@@ -161,4 +161,13 @@ func (s *Store) TouchCredentials(ctx context.Context, uses []conncred.Credential
 		}
 		return nil
 	})
+}
+
+// queryRow runs a prepared read when there is one (the look-ups on the
+// authentication path), else the query text.
+func (s *Store) queryRow(ctx context.Context, stmt *sql.Stmt, query string, args ...any) *sql.Row {
+	if stmt != nil {
+		return stmt.QueryRowContext(ctx, args...)
+	}
+	return s.r.QueryRowContext(ctx, query, args...)
 }

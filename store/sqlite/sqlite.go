@@ -40,6 +40,9 @@ type Store struct {
 	// useStmt is the replay insert, prepared once: it runs on every token
 	// exchange, and parsing it each time cost as much as executing it.
 	useStmt *sql.Stmt
+	// byIDStmt and byClientStmt are the credential look-ups of the
+	// authentication path, prepared once on the read pool.
+	byIDStmt, byClientStmt *sql.Stmt
 }
 
 var (
@@ -59,6 +62,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	if s.useStmt, err = s.w.PrepareContext(ctx, `INSERT INTO used_assertions (key, expires_us) VALUES (?, ?)`); err != nil {
+		s.Close()
+		return nil, dbErr(err)
+	}
+	if s.byIDStmt, err = s.r.PrepareContext(ctx, `SELECT `+credentialCols+` FROM credentials WHERE id = ?`); err != nil {
+		s.Close()
+		return nil, dbErr(err)
+	}
+	if s.byClientStmt, err = s.r.PrepareContext(ctx, `SELECT `+credentialCols+` FROM credentials WHERE client_id = ?`); err != nil {
 		s.Close()
 		return nil, dbErr(err)
 	}
@@ -121,8 +132,10 @@ func OpenNoMigrate(ctx context.Context, path string) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	if s.useStmt != nil {
-		s.useStmt.Close()
+	for _, st := range []*sql.Stmt{s.useStmt, s.byIDStmt, s.byClientStmt} {
+		if st != nil {
+			st.Close()
+		}
 	}
 	return errors.Join(s.r.Close(), s.w.Close())
 }
