@@ -9,16 +9,13 @@ import (
 	"context"
 	"embed"
 	"errors"
-	"fmt"
 	"io"
-	"io/fs"
 	"net"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/conncred/conncred"
+	"github.com/conncred/conncred/internal/migrate"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -110,39 +107,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	return dbErr(s.pool.Ping(ctx))
 }
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrations, "migration")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, e := range entries {
-		num, name, ok := strings.Cut(strings.TrimSuffix(e.Name(), ".sql"), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("migration file %q is not named NNNN_name.sql", e.Name())
-		}
-		b, err := migrations.ReadFile("migration/" + e.Name())
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: name, sql: string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	return out, nil
-}
-
 // Migrate applies pending migrations under an advisory lock, each in one
 // transaction with its record, so nodes starting together apply each
 // migration exactly once and a crash never leaves one half applied.
 func (s *Store) Migrate(ctx context.Context) error {
-	ms, err := loadMigrations()
+	ms, err := migrate.Load(migrations, "migration")
 	if err != nil {
 		return conncred.WrapError(conncred.EInternal, err, "reading migrations")
 	}
@@ -162,13 +131,13 @@ func (s *Store) Migrate(ctx context.Context) error {
 	for _, m := range ms {
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			var n int
-			if err := tx.QueryRow(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, m.version).Scan(&n); err != nil || n > 0 {
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, m.Version).Scan(&n); err != nil || n > 0 {
 				return err
 			}
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return conncred.WrapError(conncred.EInternal, err, "applying migration %04d_%s", m.version, m.name)
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return conncred.WrapError(conncred.EInternal, err, "applying migration %04d_%s", m.Version, m.Name)
 			}
-			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now())`, m.version, m.name)
+			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now())`, m.Version, m.Name)
 			return err
 		})
 		if err != nil {
@@ -180,7 +149,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 
 // MigrationStatus lists every known migration and when it was applied.
 func (s *Store) MigrationStatus(ctx context.Context) ([]conncred.MigrationState, error) {
-	ms, err := loadMigrations()
+	ms, err := migrate.Load(migrations, "migration")
 	if err != nil {
 		return nil, conncred.WrapError(conncred.EInternal, err, "reading migrations")
 	}
@@ -210,8 +179,8 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]conncred.MigrationState,
 	}
 	out := make([]conncred.MigrationState, 0, len(ms))
 	for _, m := range ms {
-		st := conncred.MigrationState{Version: m.version, Name: m.name}
-		if at, ok := applied[m.version]; ok {
+		st := conncred.MigrationState{Version: m.Version, Name: m.Name}
+		if at, ok := applied[m.Version]; ok {
 			st.AppliedAt = &at
 		}
 		out = append(out, st)

@@ -13,18 +13,16 @@ import (
 	"database/sql"
 	"embed"
 	"errors"
-	"fmt"
 	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/conncred/conncred"
+	"github.com/conncred/conncred/internal/migrate"
 	sqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -148,39 +146,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrations, "migration")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, e := range entries {
-		num, name, ok := strings.Cut(strings.TrimSuffix(e.Name(), ".sql"), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("migration file %q is not named NNNN_name.sql", e.Name())
-		}
-		b, err := migrations.ReadFile("migration/" + e.Name())
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: name, sql: string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	return out, nil
-}
-
 // Migrate applies pending migrations, each in its own transaction together
 // with its record in schema_migrations, so a crash leaves every migration
 // either applied and recorded or not at all.
 func (s *Store) Migrate(ctx context.Context) error {
-	ms, err := loadMigrations()
+	ms, err := migrate.Load(migrations, "migration")
 	if err != nil {
 		return conncred.WrapError(conncred.EInternal, err, "reading migrations")
 	}
@@ -196,24 +166,24 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
-func (s *Store) apply(ctx context.Context, m migration) error {
+func (s *Store) apply(ctx context.Context, m migrate.Migration) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return dbErr(err)
 	}
 	defer tx.Rollback()
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
 		return dbErr(err)
 	}
 	if n > 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return conncred.WrapError(conncred.EInternal, err, "applying migration %04d_%s", m.version, m.name)
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+		return conncred.WrapError(conncred.EInternal, err, "applying migration %04d_%s", m.Version, m.Name)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_us) VALUES (?, ?, ?)`,
-		m.version, m.name, time.Now().UnixMicro()); err != nil {
+		m.Version, m.Name, time.Now().UnixMicro()); err != nil {
 		return dbErr(err)
 	}
 	return dbErr(tx.Commit())
@@ -221,7 +191,7 @@ func (s *Store) apply(ctx context.Context, m migration) error {
 
 // MigrationStatus lists every known migration and when it was applied.
 func (s *Store) MigrationStatus(ctx context.Context) ([]conncred.MigrationState, error) {
-	ms, err := loadMigrations()
+	ms, err := migrate.Load(migrations, "migration")
 	if err != nil {
 		return nil, conncred.WrapError(conncred.EInternal, err, "reading migrations")
 	}
@@ -245,8 +215,8 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]conncred.MigrationState,
 	}
 	out := make([]conncred.MigrationState, 0, len(ms))
 	for _, m := range ms {
-		st := conncred.MigrationState{Version: m.version, Name: m.name}
-		if at, ok := applied[m.version]; ok {
+		st := conncred.MigrationState{Version: m.Version, Name: m.Name}
+		if at, ok := applied[m.Version]; ok {
 			st.AppliedAt = &at
 		}
 		out = append(out, st)

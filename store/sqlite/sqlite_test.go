@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/conncred/conncred"
+	"github.com/conncred/conncred/internal/migrate"
 	"github.com/conncred/conncred/store/storetest"
 )
 
@@ -76,7 +77,7 @@ func TestFailedMigrationLeavesNothing(t *testing.T) {
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	bad := migration{version: 9999, name: "broken", sql: "CREATE TABLE half_done (x INTEGER); THIS IS NOT SQL;"}
+	bad := migrate.Migration{Version: 9999, Name: "broken", SQL: "CREATE TABLE half_done (x INTEGER); THIS IS NOT SQL;"}
 	if err := s.apply(ctx, bad); err == nil {
 		t.Fatal("broken migration applied")
 	}
