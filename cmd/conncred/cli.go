@@ -139,6 +139,28 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// required is a flag a command cannot run without.
+type required struct {
+	name  string
+	value *string
+}
+
+// prepare parses a command's flags, checks the required ones, and returns
+// a client authenticated as the flags say.
+func (f *clientFlags) prepare(fs *flag.FlagSet, args []string, req ...required) (*client.Client, error) {
+	if err := parse(fs, args); err != nil {
+		return nil, err
+	}
+	pairs := make([]string, 0, 2*len(req))
+	for _, r := range req {
+		pairs = append(pairs, r.name, *r.value)
+	}
+	if err := require(pairs...); err != nil {
+		return nil, err
+	}
+	return f.client()
+}
+
 // require returns a usage error naming the missing flags.
 func require(pairs ...string) error {
 	var missing []string

@@ -17,13 +17,7 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			f.register(fs)
 			fs.StringVar(&name, "name", "", "display name (required)")
 			fs.StringVar(&desc, "description", "", "description")
-			if err := parse(fs, args); err != nil {
-				return err
-			}
-			if err := require("name", name); err != nil {
-				return err
-			}
-			c, err := f.client()
+			c, err := f.prepare(fs, args, required{"name", &name})
 			if err != nil {
 				return err
 			}
@@ -39,13 +33,7 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			fs := newFlagSet("app get", "Usage: conncred app get --id APP_ID\n\nShows an app.\n\nExample:\n  conncred app get --id 2HErg7BRmNdHgX8sTCWVq4E1fyh\n", stderr)
 			f.register(fs)
 			fs.StringVar(&id, "id", "", "app id (required)")
-			if err := parse(fs, args); err != nil {
-				return err
-			}
-			if err := require("id", id); err != nil {
-				return err
-			}
-			c, err := f.client()
+			c, err := f.prepare(fs, args, required{"id", &id})
 			if err != nil {
 				return err
 			}
@@ -62,10 +50,7 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			f.register(fs)
 			fs.IntVar(&p.Size, "page-size", 0, "apps per page (default 50, at most 1000)")
 			fs.StringVar(&p.Token, "page-token", "", "nextPageToken of the previous page")
-			if err := parse(fs, args); err != nil {
-				return err
-			}
-			c, err := f.client()
+			c, err := f.prepare(fs, args)
 			if err != nil {
 				return err
 			}
@@ -123,13 +108,7 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			fs := newFlagSet("app delete", "Usage: conncred app delete --id APP_ID\n\nDeletes an app and its connectors, and revokes every credential below it.\n\nExample:\n  conncred app delete --id 2HErg7BRmNdHgX8sTCWVq4E1fyh\n", stderr)
 			f.register(fs)
 			fs.StringVar(&id, "id", "", "app id (required)")
-			if err := parse(fs, args); err != nil {
-				return err
-			}
-			if err := require("id", id); err != nil {
-				return err
-			}
-			c, err := f.client()
+			c, err := f.prepare(fs, args, required{"id", &id})
 			if err != nil {
 				return err
 			}

@@ -20,13 +20,7 @@ func runConnector(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			fs.StringVar(&name, "name", "", "display name (default Baton)")
 			fs.StringVar(&desc, "description", "", "description")
 			fs.StringVar(&catalog, "catalog-id", "", "catalog id, as ConductorOne's API takes it")
-			if err := parse(fs, args); err != nil {
-				return err
-			}
-			if err := require("app", appID); err != nil {
-				return err
-			}
-			c, err := f.client()
+			c, err := f.prepare(fs, args, required{"app", &appID})
 			if err != nil {
 				return err
 			}
@@ -43,13 +37,7 @@ func runConnector(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			f.register(fs)
 			fs.StringVar(&appID, "app", "", "app id (required)")
 			fs.StringVar(&id, "id", "", "connector id (required)")
-			if err := parse(fs, args); err != nil {
-				return err
-			}
-			if err := require("app", appID, "id", id); err != nil {
-				return err
-			}
-			c, err := f.client()
+			c, err := f.prepare(fs, args, required{"app", &appID}, required{"id", &id})
 			if err != nil {
 				return err
 			}
@@ -68,13 +56,7 @@ func runConnector(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			fs.StringVar(&appID, "app", "", "app id (required)")
 			fs.IntVar(&p.Size, "page-size", 0, "connectors per page (default 50, at most 1000)")
 			fs.StringVar(&p.Token, "page-token", "", "nextPageToken of the previous page")
-			if err := parse(fs, args); err != nil {
-				return err
-			}
-			if err := require("app", appID); err != nil {
-				return err
-			}
-			c, err := f.client()
+			c, err := f.prepare(fs, args, required{"app", &appID})
 			if err != nil {
 				return err
 			}
@@ -147,13 +129,7 @@ func runConnector(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			f.register(fs)
 			fs.StringVar(&appID, "app", "", "app id (required)")
 			fs.StringVar(&id, "id", "", "connector id (required)")
-			if err := parse(fs, args); err != nil {
-				return err
-			}
-			if err := require("app", appID, "id", id); err != nil {
-				return err
-			}
-			c, err := f.client()
+			c, err := f.prepare(fs, args, required{"app", &appID}, required{"id", &id})
 			if err != nil {
 				return err
 			}

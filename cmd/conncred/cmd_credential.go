@@ -53,13 +53,7 @@ func runCredential(ctx context.Context, args []string, stdout, stderr io.Writer)
 			fs.StringVar(&appID, "app", "", "app id (required)")
 			fs.StringVar(&connID, "connector", "", "connector id (required)")
 			fs.StringVar(&id, "id", "", "credential id (required)")
-			if err := parse(fs, args); err != nil {
-				return err
-			}
-			if err := require("app", appID, "connector", connID, "id", id); err != nil {
-				return err
-			}
-			c, err := f.client()
+			c, err := f.prepare(fs, args, required{"app", &appID}, required{"connector", &connID}, required{"id", &id})
 			if err != nil {
 				return err
 			}
@@ -79,13 +73,7 @@ func runCredential(ctx context.Context, args []string, stdout, stderr io.Writer)
 			fs.StringVar(&connID, "connector", "", "connector id (required)")
 			fs.IntVar(&p.Size, "page-size", 0, "credentials per page (default 50, at most 1000)")
 			fs.StringVar(&p.Token, "page-token", "", "nextPageToken of the previous page")
-			if err := parse(fs, args); err != nil {
-				return err
-			}
-			if err := require("app", appID, "connector", connID); err != nil {
-				return err
-			}
-			c, err := f.client()
+			c, err := f.prepare(fs, args, required{"app", &appID}, required{"connector", &connID})
 			if err != nil {
 				return err
 			}
@@ -109,13 +97,7 @@ func runCredential(ctx context.Context, args []string, stdout, stderr io.Writer)
 			fs.StringVar(&appID, "app", "", "app id (required)")
 			fs.StringVar(&connID, "connector", "", "connector id (required)")
 			fs.StringVar(&id, "id", "", "credential id (required)")
-			if err := parse(fs, args); err != nil {
-				return err
-			}
-			if err := require("app", appID, "connector", connID, "id", id); err != nil {
-				return err
-			}
-			c, err := f.client()
+			c, err := f.prepare(fs, args, required{"app", &appID}, required{"connector", &connID}, required{"id", &id})
 			if err != nil {
 				return err
 			}
@@ -215,13 +197,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fs := newFlagSet("admin get", "Usage: conncred admin get --id ID\n\nShows an admin credential.\n\nExample:\n  conncred admin get --id 2HErg7BRmNdHgX8sTCWVq4E1fz0\n", stderr)
 			f.register(fs)
 			fs.StringVar(&id, "id", "", "admin credential id (required)")
-			if err := parse(fs, args); err != nil {
-				return err
-			}
-			if err := require("id", id); err != nil {
-				return err
-			}
-			c, err := f.client()
+			c, err := f.prepare(fs, args, required{"id", &id})
 			if err != nil {
 				return err
 			}
@@ -238,10 +214,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			f.register(fs)
 			fs.IntVar(&p.Size, "page-size", 0, "credentials per page")
 			fs.StringVar(&p.Token, "page-token", "", "nextPageToken of the previous page")
-			if err := parse(fs, args); err != nil {
-				return err
-			}
-			c, err := f.client()
+			c, err := f.prepare(fs, args)
 			if err != nil {
 				return err
 			}
@@ -263,13 +236,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fs := newFlagSet("admin revoke", "Usage: conncred admin revoke --id ID\n\nRevokes an admin credential. The last usable one cannot be revoked.\n\nExample:\n  conncred admin revoke --id 2HErg7BRmNdHgX8sTCWVq4E1fz0\n", stderr)
 			f.register(fs)
 			fs.StringVar(&id, "id", "", "admin credential id (required)")
-			if err := parse(fs, args); err != nil {
-				return err
-			}
-			if err := require("id", id); err != nil {
-				return err
-			}
-			c, err := f.client()
+			c, err := f.prepare(fs, args, required{"id", &id})
 			if err != nil {
 				return err
 			}

@@ -18,10 +18,7 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		var f clientFlags
 		fs := newFlagSet("keys list", "Usage: conncred keys list\n\nLists the server's access-token signing keys; the active one signs new tokens.\n\nExample:\n  conncred keys list\n", stderr)
 		f.register(fs)
-		if err := parse(fs, args); err != nil {
-			return err
-		}
-		c, err := f.client()
+		c, err := f.prepare(fs, args)
 		if err != nil {
 			return err
 		}
@@ -35,10 +32,7 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		var f clientFlags
 		fs := newFlagSet("keys rotate", "Usage: conncred keys rotate\n\nAdds a new signing key, which signs from now on. Tokens signed by older keys\nstay valid until they expire.\n\nExample:\n  conncred keys rotate\n", stderr)
 		f.register(fs)
-		if err := parse(fs, args); err != nil {
-			return err
-		}
-		c, err := f.client()
+		c, err := f.prepare(fs, args)
 		if err != nil {
 			return err
 		}
@@ -130,10 +124,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var f clientFlags
 	fs := newFlagSet("token", "Usage: conncred token\n\nExchanges the credential for an access token (POST /auth/v1/token) and prints\nthe token response. The token is a bearer credential: treat it as a secret.\n\nExample:\n  conncred token --credentials connector.json\n", stderr)
 	f.register(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	c, err := f.client()
+	c, err := f.prepare(fs, args)
 	if err != nil {
 		return err
 	}
@@ -148,10 +139,7 @@ func runWhoami(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var f clientFlags
 	fs := newFlagSet("whoami", "Usage: conncred whoami\n\nShows who the credential is (GET /api/v1/auth/introspect).\n\nExample:\n  conncred whoami --server https://127.0.0.1:8443\n", stderr)
 	f.register(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	c, err := f.client()
+	c, err := f.prepare(fs, args)
 	if err != nil {
 		return err
 	}
