@@ -3,18 +3,21 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/conncred/conncred"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // CreateCredential inserts a credential. For a connector credential it locks
 // the connector's row first, so concurrent rotates on one connector (from any
 // node) take turns and the cap is never exceeded.
 func (s *Store) CreateCredential(ctx context.Context, c conncred.Credential, limit conncred.ActiveLimit) error {
-	return s.tx(ctx, func(tx pgx.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		if c.Kind == conncred.KindConnector {
 			if err := exists(ctx, tx, `SELECT 1 FROM connectors WHERE id = $1 AND app_id = $2 AND deleted_at IS NULL FOR UPDATE`, c.ConnectorID, c.AppID); err != nil {
 				return err
@@ -56,14 +59,21 @@ func scanCredential(row pgx.Row) (conncred.Credential, error) {
 
 // GetCredential returns a credential by id.
 func (s *Store) GetCredential(ctx context.Context, id string) (conncred.Credential, error) {
-	c, err := scanCredential(s.pool.QueryRow(ctx, `SELECT `+credentialCols+` FROM credentials WHERE id = $1`, id))
-	return c, dbErr(err)
+	return s.getCredential(ctx, `SELECT `+credentialCols+` FROM credentials WHERE id = $1`, id)
 }
 
 // GetCredentialByClientID returns a credential by client id.
 func (s *Store) GetCredentialByClientID(ctx context.Context, clientID string) (conncred.Credential, error) {
-	c, err := scanCredential(s.pool.QueryRow(ctx, `SELECT `+credentialCols+` FROM credentials WHERE client_id = $1`, clientID))
-	return c, dbErr(err)
+	return s.getCredential(ctx, `SELECT `+credentialCols+` FROM credentials WHERE client_id = $1`, clientID)
+}
+
+func (s *Store) getCredential(ctx context.Context, query string, arg string) (conncred.Credential, error) {
+	var cr conncred.Credential
+	err := s.do(ctx, func(ctx context.Context, c *pgxpool.Conn) (err error) {
+		cr, err = scanCredential(c.QueryRow(ctx, query, arg))
+		return err
+	})
+	return cr, err
 }
 
 // credentialWhere builds the WHERE clause of a filter; placeholders start
@@ -94,30 +104,29 @@ func credentialWhere(f conncred.CredentialFilter, args []any) (string, []any) {
 	return strings.Join(conds, " AND "), args
 }
 
-// ListCredentials returns credentials matching f in id order.
+// ListCredentials returns credentials matching f in id order. Each filter
+// has an index that starts with its column and ends with id, so a page is
+// an index range scan whatever the table's size.
 func (s *Store) ListCredentials(ctx context.Context, f conncred.CredentialFilter) ([]conncred.Credential, error) {
 	where, args := credentialWhere(f, []any{f.After, limitArg(f.Limit)})
-	rows, err := s.pool.Query(ctx, `SELECT `+credentialCols+` FROM credentials WHERE id > $1 AND `+where+` ORDER BY id LIMIT $2`, args...)
-	if err != nil {
-		return nil, dbErr(err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (conncred.Credential, error) { return scanCredential(r) })
-	return out, dbErr(err)
+	return list(ctx, s, scanCredential, `SELECT `+credentialCols+` FROM credentials WHERE id > $1 AND `+where+` ORDER BY id LIMIT $2`, args...)
 }
 
 // CountCredentials counts credentials matching f.
 func (s *Store) CountCredentials(ctx context.Context, f conncred.CredentialFilter) (int, error) {
 	where, args := credentialWhere(f, nil)
 	var n int
-	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM credentials WHERE `+where, args...).Scan(&n)
-	return n, dbErr(err)
+	err := s.do(ctx, func(ctx context.Context, c *pgxpool.Conn) error {
+		return c.QueryRow(ctx, `SELECT count(*) FROM credentials WHERE `+where, args...).Scan(&n)
+	})
+	return n, err
 }
 
 // RevokeCredential sets deleted_at once, returns the stored record, and
 // tells every node to drop the credential from its cache.
 func (s *Store) RevokeCredential(ctx context.Context, id string, at time.Time) (conncred.Credential, error) {
 	var c conncred.Credential
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE credentials SET deleted_at = $1, updated_at = $1 WHERE id = $2 AND deleted_at IS NULL`, at, id); err != nil {
 			return err
 		}
@@ -137,13 +146,22 @@ func (s *Store) TouchCredentials(ctx context.Context, uses []conncred.Credential
 	if len(uses) == 0 {
 		return nil
 	}
-	ids := make([]string, len(uses))
-	ats := make([]time.Time, len(uses))
-	for i, u := range uses {
-		ids[i], ats[i] = u.ID, u.At
+	// One row per id: UPDATE ... FROM applies an arbitrary one of several
+	// rows that join the same target, which could be an older use. Sorted,
+	// so that two nodes' batches usually lock the rows they share in the
+	// same order rather than deadlock.
+	latest := make(map[string]time.Time, len(uses))
+	for _, u := range uses {
+		if cur, ok := latest[u.ID]; !ok || u.At.After(cur) {
+			latest[u.ID] = u.At
+		}
 	}
-	_, err := s.pool.Exec(ctx, `UPDATE credentials c SET last_used_at = GREATEST(coalesce(c.last_used_at, '-infinity'), u.at)
+	ids := slices.Sorted(maps.Keys(latest))
+	ats := make([]time.Time, len(ids))
+	for i, id := range ids {
+		ats[i] = latest[id]
+	}
+	return s.exec(ctx, `UPDATE credentials c SET last_used_at = GREATEST(coalesce(c.last_used_at, '-infinity'), u.at)
 		FROM unnest($1::text[], $2::timestamptz[]) AS u(id, at)
 		WHERE c.id = u.id AND (c.last_used_at IS NULL OR c.last_used_at < u.at)`, ids, ats)
-	return dbErr(err)
 }

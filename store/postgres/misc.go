@@ -11,41 +11,37 @@ import (
 )
 
 // UseAssertion records key; the primary key makes a second use, from any
-// node, EConflict.
+// node, EConflict. The table is logged (not UNLOGGED): a crash must not
+// forget the assertions already accepted while they are still valid.
 func (s *Store) UseAssertion(ctx context.Context, key string, expiresAt time.Time) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO used_assertions (key, expires_at) VALUES ($1, $2)`, key, expiresAt)
-	return dbErr(err)
+	return s.exec(ctx, `INSERT INTO used_assertions (key, expires_at) VALUES ($1, $2)`, key, expiresAt)
 }
 
-// SweepAssertions deletes up to limit expired replay records.
+// SweepAssertions deletes up to limit expired replay records. The keys go
+// through an array so that the delete finds them by primary key: as
+// "key IN (SELECT ...)" the planner hashes the batch and scans the whole
+// table, whose size is every assertion of the last few minutes. SKIP LOCKED
+// lets the sweepers of several nodes take different batches instead of
+// queueing behind each other.
 func (s *Store) SweepAssertions(ctx context.Context, before time.Time, limit int) (int, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM used_assertions WHERE key IN
-		(SELECT key FROM used_assertions WHERE expires_at < $1 LIMIT $2)`, before, limitArg(limit))
-	if err != nil {
-		return 0, dbErr(err)
-	}
-	return int(tag.RowsAffected()), nil
+	tag, err := s.execTag(ctx, `DELETE FROM used_assertions WHERE key = ANY (ARRAY(
+		SELECT key FROM used_assertions WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))`, before, limitArg(limit))
+	return int(tag.RowsAffected()), err
 }
 
 // CreateSigningKey stores a signing key.
 func (s *Store) CreateSigningKey(ctx context.Context, k conncred.SigningKey) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO signing_keys (id, seed, created_at) VALUES ($1, $2, $3)`, k.ID, k.Seed, k.CreatedAt)
-	return dbErr(err)
+	return s.exec(ctx, `INSERT INTO signing_keys (id, seed, created_at) VALUES ($1, $2, $3)`, k.ID, k.Seed, k.CreatedAt)
 }
 
 // ListSigningKeys returns every signing key, oldest first.
 func (s *Store) ListSigningKeys(ctx context.Context) ([]conncred.SigningKey, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, seed, created_at FROM signing_keys ORDER BY created_at, id`)
-	if err != nil {
-		return nil, dbErr(err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (conncred.SigningKey, error) {
+	return list(ctx, s, func(r pgx.Row) (conncred.SigningKey, error) {
 		var k conncred.SigningKey
 		err := r.Scan(&k.ID, &k.Seed, &k.CreatedAt)
 		k.CreatedAt = k.CreatedAt.UTC()
 		return k, err
-	})
-	return out, dbErr(err)
+	}, `SELECT id, seed, created_at FROM signing_keys ORDER BY created_at, id`)
 }
 
 // AppendAudit stores events in one transaction (one round trip, batched).
@@ -53,7 +49,7 @@ func (s *Store) AppendAudit(ctx context.Context, events []conncred.AuditEvent) e
 	if len(events) == 0 {
 		return nil
 	}
-	return s.tx(ctx, func(tx pgx.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		for _, e := range events {
 			b.Queue(`INSERT INTO audit_events (id, time, kind, actor, source, outcome, reason, app_id, connector_id, credential_id, count)
@@ -87,66 +83,11 @@ func (s *Store) ListAudit(ctx context.Context, f conncred.AuditFilter) ([]conncr
 	if !f.Until.IsZero() {
 		add("time < $%d", f.Until)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id, time, kind, actor, source, outcome, reason, app_id, connector_id, credential_id, count
-		FROM audit_events WHERE `+strings.Join(conds, " AND ")+` ORDER BY id LIMIT $2`, args...)
-	if err != nil {
-		return nil, dbErr(err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (conncred.AuditEvent, error) {
+	return list(ctx, s, func(r pgx.Row) (conncred.AuditEvent, error) {
 		var e conncred.AuditEvent
 		err := r.Scan(&e.ID, &e.Time, &e.Kind, &e.Actor, &e.Source, &e.Outcome, &e.Reason, &e.AppID, &e.ConnectorID, &e.CredentialID, &e.Count)
 		e.Time = e.Time.UTC()
 		return e, err
-	})
-	return out, dbErr(err)
-}
-
-// WatchRevocations listens for revocations made by any node and calls fn
-// with each revoked credential id, or "" when many were revoked at once or
-// when notifications may have been missed (the connection dropped). It
-// reconnects with backoff until ctx ends.
-func (s *Store) WatchRevocations(ctx context.Context, fn func(credentialID string)) error {
-	backoff := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		err := s.listen(ctx, fn, func() { backoff = 100 * time.Millisecond })
-		if ctx.Err() != nil {
-			break
-		}
-		_ = err
-		fn("") // we may have missed notifications while disconnected
-		select {
-		case <-ctx.Done():
-		case <-time.After(backoff):
-		}
-		if backoff < 5*time.Second {
-			backoff *= 2
-		}
-	}
-	return ctx.Err()
-}
-
-func (s *Store) listen(ctx context.Context, fn func(string), connected func()) error {
-	conn, err := pgx.ConnectConfig(ctx, s.cfg.ConnConfig.Copy())
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+revocationChannel); err != nil {
-		return err
-	}
-	connected()
-	// Anything revoked between our last notification and this LISTEN was
-	// missed; drop caches once now that we are listening.
-	fn("")
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return err
-		}
-		if n.Payload == "*" {
-			fn("")
-		} else {
-			fn(n.Payload)
-		}
-	}
+	}, `SELECT id, time, kind, actor, source, outcome, reason, app_id, connector_id, credential_id, count
+		FROM audit_events WHERE `+strings.Join(conds, " AND ")+` ORDER BY id LIMIT $2`, args...)
 }

@@ -3,39 +3,62 @@
 // lives here: credentials, signing keys, the replay record and lastUsedAt.
 // Revocations are announced with NOTIFY so other nodes drop their caches at
 // once (see WatchRevocations).
+//
+// While the database is down, calls fail fast with EUnavailable instead of
+// waiting: a new connection gets connectTimeout (3 s, unless the URL sets a
+// connect_timeout), and waiting for a pooled connection, including the
+// liveness ping of one that sat idle, is bounded by acquireTimeout (3 s). A
+// refused or reset connection fails at once. A connection that goes silent
+// in the middle of a call (no reset) is cut by opTimeout (10 s): no call
+// here should take that long. The pool replaces broken connections by
+// itself, so the store recovers when the database returns, without a
+// restart.
 package postgres
 
 import (
 	"context"
 	"embed"
-	"errors"
-	"io"
-	"net"
 	"strings"
 	"time"
 
 	"github.com/conncred/conncred"
-	"github.com/conncred/conncred/internal/migrate"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 //go:embed migration/*.sql
 var migrations embed.FS
 
-// migrationLock is the pg_advisory_lock key that serializes migrations
-// across nodes starting at the same time ("conncred" in ASCII).
-const migrationLock = 0x636f6e6e63726564
-
-// revocationChannel is the NOTIFY channel for revoked credential ids; "*"
-// means "many were revoked" (a connector or app was deleted).
-const revocationChannel = "conncred_revocations"
+const (
+	// connectTimeout bounds dialing and authenticating one connection.
+	connectTimeout = 3 * time.Second
+	// acquireTimeout bounds the wait for a pooled connection, which covers
+	// dialing a new one, pinging an idle one and queueing behind busy ones:
+	// with every connection stuck on a dead server, requests must still
+	// answer 503 rather than queue until the client gives up.
+	acquireTimeout = 3 * time.Second
+	// healthCheckPeriod is how often the pool checks idle connections, so
+	// that after an outage it drops dead ones before requests meet them.
+	healthCheckPeriod = 5 * time.Second
+	// opTimeout bounds one store call from acquiring a connection to the
+	// last row. Every call here takes milliseconds; one that runs for
+	// seconds is on a connection that went silent mid-statement (the
+	// server hung, or a network path died without a reset) and would
+	// otherwise wait for TCP to give up, which takes many minutes.
+	// Migrations are not bounded by it.
+	opTimeout = 10 * time.Second
+	// minPoolSize is the pool size unless the URL sets pool_max_conns:
+	// pgx's default (the number of CPUs, at least 4) is small for a node
+	// whose every token exchange writes the replay record.
+	minPoolSize = 8
+)
 
 // Store is a conncred.Store on PostgreSQL.
 type Store struct {
-	pool *pgxpool.Pool
-	cfg  *pgxpool.Config
+	pool      *pgxpool.Pool
+	cfg       *pgxpool.Config
+	opTimeout time.Duration // these two are the constants, shorter in tests
+	watchIdle time.Duration
 }
 
 var (
@@ -49,17 +72,14 @@ type Option func(*options)
 
 type options struct{ migrate bool }
 
-// WithoutMigrations opens the store without applying migrations (for
-// `conncred migrate status`).
+// WithoutMigrations opens the store without applying migrations, for
+// commands that only inspect the schema (conncred migrate status).
 func WithoutMigrations() Option { return func(o *options) { o.migrate = false } }
 
-// connectTimeout bounds every new connection, so that while PostgreSQL is
-// down a request fails within seconds (and the server answers 503) instead
-// of hanging; the pool reconnects by itself when the database returns.
-const connectTimeout = 3 * time.Second
-
-// Open connects to the database at url (postgres://...; a search_path
-// parameter selects the schema) and applies pending migrations.
+// Open connects to the database at url (postgres://...) and applies pending
+// migrations. Run-time parameters in the URL reach the server, so
+// search_path=<schema> puts conncred's tables in that schema (which must
+// exist). Open fails with EUnavailable when the database does not answer.
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	o := options{migrate: true}
 	for _, f := range opts {
@@ -67,20 +87,23 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
+		// The parse error quotes the URL, which may hold a password.
 		return nil, conncred.Errorf(conncred.EInvalid, "the PostgreSQL URL is not valid")
 	}
-	if cfg.ConnConfig.ConnectTimeout == 0 || cfg.ConnConfig.ConnectTimeout > connectTimeout {
+	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = connectTimeout
 	}
-	cfg.HealthCheckPeriod = 5 * time.Second
-	if cfg.MaxConns < 8 {
-		cfg.MaxConns = 8
+	if !strings.Contains(url, "health_check_period") {
+		cfg.HealthCheckPeriod = healthCheckPeriod
+	}
+	if !strings.Contains(url, "pool_max_conns") && cfg.MaxConns < minPoolSize {
+		cfg.MaxConns = minPoolSize
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, dbErr(err)
 	}
-	s := &Store{pool: pool, cfg: cfg}
+	s := &Store{pool: pool, cfg: cfg, opTimeout: opTimeout, watchIdle: watchIdle}
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -94,145 +117,53 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the pool.
+// Close closes the pool. A running WatchRevocations has its own connection
+// and ends with its context.
 func (s *Store) Close() error {
 	s.pool.Close()
 	return nil
 }
 
-// Ping reports whether the database answers.
+// Ping reports whether the database answers, within connectTimeout, so a
+// readiness probe never hangs on a dead server.
 func (s *Store) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
-	return dbErr(s.pool.Ping(ctx))
+	return s.do(ctx, func(ctx context.Context, c *pgxpool.Conn) error { return c.Ping(ctx) })
 }
 
-// Migrate applies pending migrations under an advisory lock, each in one
-// transaction with its record, so nodes starting together apply each
-// migration exactly once and a crash never leaves one half applied.
-func (s *Store) Migrate(ctx context.Context) error {
-	ms, err := migrate.Load(migrations, "migration")
-	if err != nil {
-		return conncred.WrapError(conncred.EInternal, err, "reading migrations")
-	}
-	conn, err := s.pool.Acquire(ctx)
+// acquire takes a connection from the pool, waiting at most acquireTimeout.
+// Only the wait is bounded: the statements that follow run under ctx.
+func (s *Store) acquire(ctx context.Context) (*pgxpool.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, acquireTimeout)
+	defer cancel()
+	return s.pool.Acquire(ctx)
+}
+
+// do runs fn on one pooled connection, within opTimeout, and maps its error.
+// fn must use the ctx it is given, which carries that bound.
+func (s *Store) do(ctx context.Context, fn func(context.Context, *pgxpool.Conn) error) error {
+	ctx, cancel := context.WithTimeout(ctx, s.opTimeout)
+	defer cancel()
+	c, err := s.acquire(ctx)
 	if err != nil {
 		return dbErr(err)
 	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(migrationLock)); err != nil {
-		return dbErr(err)
-	}
-	defer conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, int64(migrationLock))
-	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL)`); err != nil {
-		return dbErr(err)
-	}
-	for _, m := range ms {
-		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			var n int
-			if err := tx.QueryRow(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, m.Version).Scan(&n); err != nil || n > 0 {
-				return err
-			}
-			if _, err := tx.Exec(ctx, m.SQL); err != nil {
-				return conncred.WrapError(conncred.EInternal, err, "applying migration %04d_%s", m.Version, m.Name)
-			}
-			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now())`, m.Version, m.Name)
-			return err
-		})
-		if err != nil {
-			return dbErr(err)
-		}
-	}
-	return nil
+	defer c.Release()
+	return dbErr(fn(ctx, c))
 }
 
-// MigrationStatus lists every known migration and when it was applied.
-func (s *Store) MigrationStatus(ctx context.Context) ([]conncred.MigrationState, error) {
-	ms, err := migrate.Load(migrations, "migration")
-	if err != nil {
-		return nil, conncred.WrapError(conncred.EInternal, err, "reading migrations")
-	}
-	applied := map[int]time.Time{}
-	var exists bool
-	if err := s.pool.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
-		return nil, dbErr(err)
-	}
-	if exists {
-		rows, err := s.pool.Query(ctx, `SELECT version, applied_at FROM schema_migrations`)
-		if err != nil {
-			return nil, dbErr(err)
-		}
-		for rows.Next() {
-			var v int
-			var at time.Time
-			if err := rows.Scan(&v, &at); err != nil {
-				rows.Close()
-				return nil, dbErr(err)
-			}
-			applied[v] = at.UTC()
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, dbErr(err)
-		}
-	}
-	out := make([]conncred.MigrationState, 0, len(ms))
-	for _, m := range ms {
-		st := conncred.MigrationState{Version: m.Version, Name: m.Name}
-		if at, ok := applied[m.Version]; ok {
-			st.AppliedAt = &at
-		}
-		out = append(out, st)
-	}
-	return out, nil
+// tx runs fn in one transaction, committed if fn returns nil, as do does.
+func (s *Store) tx(ctx context.Context, fn func(context.Context, pgx.Tx) error) error {
+	return s.do(ctx, func(ctx context.Context, c *pgxpool.Conn) error {
+		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error { return fn(ctx, tx) })
+	})
 }
 
-// dbErr maps a pgx error to a conncred error by SQLSTATE and error type,
-// never by message text.
-func dbErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ce *conncred.Error
-	if errors.As(err, &ce) {
-		return err
-	}
-	if errors.Is(err, pgx.ErrNoRows) {
-		return &conncred.Error{Code: conncred.ENotFound, Message: "not found", Err: err}
-	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		switch {
-		case pe.Code == "23505": // unique_violation
-			return &conncred.Error{Code: conncred.EConflict, Message: "a record with that key already exists", Err: err}
-		case pe.Code == "23503": // foreign_key_violation
-			return &conncred.Error{Code: conncred.ENotFound, Message: "a referenced record does not exist", Err: err}
-		case strings.HasPrefix(pe.Code, "08"), // connection exceptions
-			strings.HasPrefix(pe.Code, "57P"), // admin/crash shutdown, cannot connect now
-			pe.Code == "53300":                // too many connections
-			return &conncred.Error{Code: conncred.EUnavailable, Message: "database unavailable", Err: err}
-		}
-		return &conncred.Error{Code: conncred.EInternal, Message: "database error", Err: err}
-	}
-	var ne net.Error
-	var connErr *pgconn.ConnectError
-	if errors.As(err, &connErr) || errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, pgx.ErrTxClosed) ||
-		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) {
-		return &conncred.Error{Code: conncred.EUnavailable, Message: "database unavailable", Err: err}
-	}
-	return &conncred.Error{Code: conncred.EInternal, Message: "database error", Err: err}
-}
-
-// tx runs fn in a transaction.
-func (s *Store) tx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return dbErr(pgx.BeginFunc(ctx, s.pool, fn))
-}
-
+// limitArg turns a page size into a LIMIT argument; LIMIT NULL is no limit.
 func limitArg(n int) any {
 	if n <= 0 {
-		return nil // LIMIT NULL is no limit
+		return nil
 	}
 	return n
 }
@@ -245,6 +176,8 @@ func utc(t *time.Time) *time.Time {
 	return &u
 }
 
+// nullString stores "" as NULL, so that admin credentials (no app, no
+// connector) satisfy the foreign keys.
 func nullString(s string) any {
 	if s == "" {
 		return nil
