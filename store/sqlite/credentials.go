@@ -9,40 +9,20 @@ import (
 	"github.com/conncred/conncred"
 )
 
-// CreateCredential inserts a credential, enforcing limit atomically for
-// connector credentials. The write pool's one connection and IMMEDIATE
-// transactions serialize the count and the insert against every other writer.
-func (s *Store) CreateCredential(ctx context.Context, c conncred.Credential, limit conncred.ActiveLimit) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if c.Kind == conncred.KindConnector {
-			if err := exists(ctx, tx, `SELECT 1 FROM connectors WHERE id = ? AND app_id = ? AND deleted_us IS NULL`, c.ConnectorID, c.AppID); err != nil {
-				return err
-			}
-			if limit.MaxActive > 0 {
-				var n int
-				if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM credentials
-					WHERE connector_id = ? AND deleted_us IS NULL AND (expires_us IS NULL OR expires_us > ?)`,
-					c.ConnectorID, us(limit.Now)).Scan(&n); err != nil {
-					return err
-				}
-				if n >= limit.MaxActive {
-					return conncred.Errorf(conncred.EConflict, "the connector has %d active credentials", n)
-				}
-			}
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO credentials (id, kind, app_id, connector_id, client_id, display_name,
-			public_key, thumbprint, created_us, updated_us, deleted_us, expires_us, last_used_us)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			c.ID, string(c.Kind), nullString(c.AppID), nullString(c.ConnectorID), c.ClientID, c.DisplayName,
-			c.PublicKey, c.Thumbprint, us(c.CreatedAt), us(c.UpdatedAt), usPtr(c.DeletedAt), usPtr(c.ExpiresAt), usPtr(c.LastUsedAt))
-		return err
-	})
-}
-
 const credentialCols = `id, kind, app_id, connector_id, client_id, display_name, public_key, thumbprint,
 	created_us, updated_us, deleted_us, expires_us, last_used_us`
 
-func scanCredential(row interface{ Scan(...any) error }) (conncred.Credential, error) {
+const (
+	credentialByIDSQL       = `SELECT ` + credentialCols + ` FROM credentials WHERE id = ?`
+	credentialByClientIDSQL = `SELECT ` + credentialCols + ` FROM credentials WHERE client_id = ?`
+)
+
+// usable is the SQL form of Credential.Usable, for a time bound as ?. Its
+// deleted_us IS NULL lets SQLite use the partial index
+// credentials_live_by_connector.
+const usable = `deleted_us IS NULL AND (expires_us IS NULL OR expires_us > ?)`
+
+func scanCredential(row scanner) (conncred.Credential, error) {
 	var c conncred.Credential
 	var kind string
 	var appID, connID sql.NullString
@@ -58,68 +38,112 @@ func scanCredential(row interface{ Scan(...any) error }) (conncred.Credential, e
 	return c, nil
 }
 
-// GetCredential returns a credential by id.
+// CreateCredential inserts a credential. For a connector credential the
+// check that the connector is live and the count of its usable credentials
+// run in the same IMMEDIATE transaction as the insert: no other write can
+// land between them, in this process or another.
+func (s *Store) CreateCredential(ctx context.Context, c conncred.Credential, limit conncred.ActiveLimit) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if c.Kind == conncred.KindConnector {
+			// app_id must match too: DeleteApp finds credentials by it.
+			if err := mustExist(ctx, tx, `SELECT 1 FROM connectors WHERE id = ? AND app_id = ? AND deleted_us IS NULL`,
+				c.ConnectorID, c.AppID); err != nil {
+				return err
+			}
+			if limit.MaxActive > 0 {
+				var n int
+				if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM credentials WHERE connector_id = ? AND `+usable,
+					c.ConnectorID, us(limit.Now)).Scan(&n); err != nil {
+					return err
+				}
+				if n >= limit.MaxActive {
+					return conncred.Errorf(conncred.EConflict, "the connector already has %d active credentials, the most allowed", n)
+				}
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO credentials (`+credentialCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, string(c.Kind), nullString(c.AppID), nullString(c.ConnectorID), c.ClientID, c.DisplayName,
+			c.PublicKey, c.Thumbprint, us(c.CreatedAt), us(c.UpdatedAt), usPtr(c.DeletedAt), usPtr(c.ExpiresAt), usPtr(c.LastUsedAt))
+		return err
+	})
+}
+
+// GetCredential returns a credential by ID, revoked or not.
 func (s *Store) GetCredential(ctx context.Context, id string) (conncred.Credential, error) {
-	c, err := scanCredential(s.queryRow(ctx, s.byIDStmt, `SELECT `+credentialCols+` FROM credentials WHERE id = ?`, id))
-	return c, dbErr(err)
+	return s.getCredential(ctx, s.credentialByID, credentialByIDSQL, id)
 }
 
-// GetCredentialByClientID returns a credential by client id.
+// GetCredentialByClientID returns a credential by client ID, revoked or not.
 func (s *Store) GetCredentialByClientID(ctx context.Context, clientID string) (conncred.Credential, error) {
-	c, err := scanCredential(s.queryRow(ctx, s.byClientStmt, `SELECT `+credentialCols+` FROM credentials WHERE client_id = ?`, clientID))
+	return s.getCredential(ctx, s.credentialByClientID, credentialByClientIDSQL, clientID)
+}
+
+func (s *Store) getCredential(ctx context.Context, stmt *sql.Stmt, query, arg string) (conncred.Credential, error) {
+	var row *sql.Row
+	if stmt != nil {
+		row = stmt.QueryRowContext(ctx, arg)
+	} else {
+		row = s.r.QueryRowContext(ctx, query, arg)
+	}
+	c, err := scanCredential(row)
 	return c, dbErr(err)
 }
 
-// credentialWhere builds the WHERE clause of a filter (without paging).
+// credentialWhere builds the WHERE clause of a filter, without its paging.
+//
+// Only the most selective equality (connector, else app, else kind) may use
+// an index; the others are written +column, which SQLite reads as "not for
+// an index". Without statistics the planner rates every equality alike, and
+// once picked the (kind, id) index for a connector's list, scanning every
+// connector credential in the store: 0.6 s at a million credentials, against
+// 0.1 ms through the connector's index.
 func credentialWhere(f conncred.CredentialFilter) (string, []any) {
-	var conds []string
+	conds := []string{"1"}
 	var args []any
+	add := func(cond string, arg any) {
+		conds = append(conds, cond)
+		args = append(args, arg)
+	}
+	indexed := "kind"
+	switch {
+	case f.ConnectorID != "":
+		indexed = "connector_id"
+	case f.AppID != "":
+		indexed = "app_id"
+	}
+	eq := func(col string) string {
+		if col == indexed {
+			return col + " = ?"
+		}
+		return "+" + col + " = ?"
+	}
 	if f.Kind != "" {
-		conds = append(conds, "kind = ?")
-		args = append(args, string(f.Kind))
+		add(eq("kind"), string(f.Kind))
 	}
 	if f.AppID != "" {
-		conds = append(conds, "app_id = ?")
-		args = append(args, f.AppID)
+		add(eq("app_id"), f.AppID)
 	}
 	if f.ConnectorID != "" {
-		conds = append(conds, "connector_id = ?")
-		args = append(args, f.ConnectorID)
+		add(eq("connector_id"), f.ConnectorID)
 	}
 	if f.UsableAt != nil {
-		conds = append(conds, "deleted_us IS NULL AND (expires_us IS NULL OR expires_us > ?)")
-		args = append(args, us(*f.UsableAt))
-	}
-	if !f.IncludeDeleted && f.UsableAt == nil {
+		add(usable, us(*f.UsableAt))
+	} else if !f.IncludeDeleted {
 		conds = append(conds, "deleted_us IS NULL")
-	}
-	if len(conds) == 0 {
-		return "1", nil
 	}
 	return strings.Join(conds, " AND "), args
 }
 
-// ListCredentials returns credentials matching f in id order.
+// ListCredentials returns a page of the credentials matching f in ID order.
 func (s *Store) ListCredentials(ctx context.Context, f conncred.CredentialFilter) ([]conncred.Credential, error) {
 	where, args := credentialWhere(f)
-	args = append(args, f.After, limit(f.Limit))
-	rows, err := s.r.QueryContext(ctx, `SELECT `+credentialCols+` FROM credentials WHERE `+where+` AND id > ? ORDER BY id LIMIT ?`, args...)
-	if err != nil {
-		return nil, dbErr(err)
-	}
-	defer rows.Close()
-	var out []conncred.Credential
-	for rows.Next() {
-		c, err := scanCredential(rows)
-		if err != nil {
-			return nil, dbErr(err)
-		}
-		out = append(out, c)
-	}
-	return out, dbErr(rows.Err())
+	args = append(args, f.After, pageLimit(f.Limit))
+	return queryAll(ctx, s.r, scanCredential,
+		`SELECT `+credentialCols+` FROM credentials WHERE `+where+` AND id > ? ORDER BY id LIMIT ?`, args...)
 }
 
-// CountCredentials counts credentials matching f.
+// CountCredentials counts the credentials matching f, ignoring After and
+// Limit.
 func (s *Store) CountCredentials(ctx context.Context, f conncred.CredentialFilter) (int, error) {
 	where, args := credentialWhere(f)
 	var n int
@@ -127,22 +151,30 @@ func (s *Store) CountCredentials(ctx context.Context, f conncred.CredentialFilte
 	return n, dbErr(err)
 }
 
-// RevokeCredential sets deleted_us once and returns the stored record.
+// RevokeCredential sets DeletedAt and UpdatedAt unless already set and
+// returns the record as stored, read in the same transaction so that a
+// concurrent revoke cannot slip between.
 func (s *Store) RevokeCredential(ctx context.Context, id string, at time.Time) (conncred.Credential, error) {
 	var c conncred.Credential
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE credentials SET deleted_us = ?, updated_us = ? WHERE id = ? AND deleted_us IS NULL`,
-			us(at), us(at), id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE credentials SET deleted_us = ?1, updated_us = ?1
+			WHERE id = ?2 AND deleted_us IS NULL`, us(at), id); err != nil {
 			return err
 		}
 		var err error
-		c, err = scanCredential(tx.QueryRowContext(ctx, `SELECT `+credentialCols+` FROM credentials WHERE id = ?`, id))
+		c, err = scanCredential(tx.QueryRowContext(ctx, credentialByIDSQL, id))
 		return err
 	})
 	return c, err
 }
 
-// TouchCredentials moves last_used_us forward, never back, in one transaction.
+// TouchCredentials moves LastUsedAt forward in one transaction: one commit
+// for the whole batch. The WHERE makes an older use a no-op rather than a
+// rewrite of the row; unknown ids match nothing.
+//
+// One prepared UPDATE per use measured faster than a single UPDATE ... FROM
+// json_each over the batch, and it looks each row up by primary key however
+// large the table grows.
 func (s *Store) TouchCredentials(ctx context.Context, uses []conncred.CredentialUse) error {
 	if len(uses) == 0 {
 		return nil
@@ -161,13 +193,4 @@ func (s *Store) TouchCredentials(ctx context.Context, uses []conncred.Credential
 		}
 		return nil
 	})
-}
-
-// queryRow runs a prepared read when there is one (the look-ups on the
-// authentication path), else the query text.
-func (s *Store) queryRow(ctx context.Context, stmt *sql.Stmt, query string, args ...any) *sql.Row {
-	if stmt != nil {
-		return stmt.QueryRowContext(ctx, args...)
-	}
-	return s.r.QueryRowContext(ctx, query, args...)
 }

@@ -1,11 +1,23 @@
-// Package sqlite is the conncred Store on embedded SQLite, through a pure-Go
-// driver (no cgo), the default for a single server.
+// Package sqlite is the conncred Store on embedded SQLite, through the pure-Go
+// driver modernc.org/sqlite (no cgo). It is the default for a single server.
 //
-// SQLite has one writer at a time. The Store therefore keeps two pools: a
-// single-connection write pool whose transactions begin IMMEDIATE (they take
-// the write lock up front, so two writers never deadlock upgrading a read
-// lock and never see SQLITE_BUSY), and a read pool of several connections
-// that WAL lets run beside the writer.
+// SQLite admits one writer at a time, and a writer that finds the database
+// locked either waits (busy_timeout) or, if it already read inside a
+// deferred transaction, fails with SQLITE_BUSY at once, because waiting could
+// deadlock. The Store therefore keeps two pools over one file:
+//
+//   - a write pool of exactly one connection, whose transactions begin
+//     IMMEDIATE (they take the write lock before reading), so writers queue
+//     in database/sql for that connection instead of racing for the lock,
+//     and a read-then-write transaction such as CreateCredential's cap check
+//     can never be refused half-way;
+//   - a read pool of several query_only connections. In WAL mode readers see
+//     the last committed state and never wait for the writer, nor it for
+//     them.
+//
+// Times are INTEGER microseconds since the Unix epoch (columns *_us), UTC:
+// they compare as numbers in SQL, round-trip exactly, and have the precision
+// of PostgreSQL's timestamptz, so both stores answer the same.
 package sqlite
 
 import (
@@ -18,29 +30,28 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/conncred/conncred"
-	"github.com/conncred/conncred/internal/migrate"
-	sqlite "modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 //go:embed migration/*.sql
-var migrations embed.FS
+var migrationFS embed.FS
 
-// Store is a conncred.Store on one SQLite file.
+// Store is a conncred.Store on one SQLite file. Its methods are safe for
+// concurrent use.
 type Store struct {
 	w *sql.DB // one connection: every write
-	r *sql.DB // several connections: reads
+	r *sql.DB // several query_only connections: every read outside a write
 
-	// useStmt is the replay insert, prepared once: it runs on every token
-	// exchange, and parsing it each time cost as much as executing it.
-	useStmt *sql.Stmt
-	// byIDStmt and byClientStmt are the credential look-ups of the
-	// authentication path, prepared once on the read pool.
-	byIDStmt, byClientStmt *sql.Stmt
+	// The statements of the token exchange, prepared once: parsing them cost
+	// as much as running them. They are nil on a store opened without
+	// migrating (there are no tables to prepare against), and the methods
+	// then fall back to the query text.
+	useAssertion         *sql.Stmt
+	credentialByID       *sql.Stmt
+	credentialByClientID *sql.Stmt
 }
 
 var (
@@ -48,8 +59,8 @@ var (
 	_ conncred.Migrator = (*Store)(nil)
 )
 
-// Open opens (creating if needed) the database at path and applies pending
-// migrations.
+// Open opens the database at path, creating the file and its directory if
+// needed, and applies pending migrations.
 func Open(ctx context.Context, path string) (*Store, error) {
 	s, err := OpenNoMigrate(ctx, path)
 	if err != nil {
@@ -59,233 +70,146 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	if s.useStmt, err = s.w.PrepareContext(ctx, `INSERT INTO used_assertions (key, expires_us) VALUES (?, ?)`); err != nil {
+	if err := s.prepare(ctx); err != nil {
 		s.Close()
-		return nil, dbErr(err)
-	}
-	if s.byIDStmt, err = s.r.PrepareContext(ctx, `SELECT `+credentialCols+` FROM credentials WHERE id = ?`); err != nil {
-		s.Close()
-		return nil, dbErr(err)
-	}
-	if s.byClientStmt, err = s.r.PrepareContext(ctx, `SELECT `+credentialCols+` FROM credentials WHERE client_id = ?`); err != nil {
-		s.Close()
-		return nil, dbErr(err)
+		return nil, err
 	}
 	return s, nil
 }
 
 // OpenNoMigrate opens the database without applying migrations, for
-// `conncred migrate status`.
+// operators who migrate as a separate step (conncred migrate status).
 func OpenNoMigrate(ctx context.Context, path string) (*Store, error) {
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, conncred.WrapError(conncred.EInternal, err, "could not create the database directory")
-		}
+	if err := createPrivate(path); err != nil {
+		return nil, conncred.WrapError(conncred.EInternal, err, "could not create the database file")
 	}
-	// WAL with synchronous=NORMAL: a commit survives a crash of the process
-	// (the WAL is written before the commit returns) but the last commits
-	// may be lost on power failure, which would need synchronous=FULL and
-	// an fsync per commit. Credentials lost that way fail closed: a rotate
-	// whose record is lost leaves a secret that never authenticates.
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(NORMAL)")
-	wq := url.Values{}
-	for k, v := range q {
-		wq[k] = v
-	}
-	wq.Set("_txlock", "immediate")
-	dsn := "file:" + filepath.ToSlash(path) + "?"
-	w, err := sql.Open("sqlite", dsn+wq.Encode())
+	w, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
 		return nil, conncred.WrapError(conncred.EInternal, err, "could not open the database")
 	}
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	// Connecting applies the pragmas, WAL among them, before any reader
+	// opens the file.
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
-		return nil, conncred.WrapError(conncred.EInternal, err, "could not open the database %s", path)
+		return nil, conncred.WrapError(conncred.EUnavailable, err, "could not open the database")
 	}
-	if err := os.Chmod(path, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		w.Close()
-		return nil, conncred.WrapError(conncred.EInternal, err, "could not restrict the database file's mode")
-	}
-	q.Add("_pragma", "query_only(1)")
-	r, err := sql.Open("sqlite", dsn+q.Encode())
+	r, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
 		w.Close()
 		return nil, conncred.WrapError(conncred.EInternal, err, "could not open the database")
 	}
-	n := runtime.GOMAXPROCS(0) * 2
-	if n < 4 {
-		n = 4
-	}
+	n := max(4, 2*runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
+	r.SetConnMaxLifetime(0)
 	return &Store{w: w, r: r}, nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error {
-	for _, st := range []*sql.Stmt{s.useStmt, s.byIDStmt, s.byClientStmt} {
-		if st != nil {
-			st.Close()
-		}
+// dsn returns the driver's name for path with the connection settings.
+//
+// WAL with synchronous=NORMAL: a commit is in the WAL (written, not synced)
+// before it returns, so it survives a crash of the process, which is what
+// conncred promises. A power failure or kernel crash may lose the last
+// commits before a checkpoint syncs them, though never corrupts the file;
+// synchronous=FULL would close that gap at the cost of an fsync per commit,
+// on the replay record's insert of every token exchange. What such a loss
+// costs is bounded: a lost credential fails closed (its secret never
+// authenticates), a lost revocation or replay record needs a power cut
+// within the moments after the write.
+//
+// foreign_keys=ON because SQLite leaves it off per connection; busy_timeout
+// covers the other processes that may hold the lock (conncred migrate, a
+// backup), since within this one the write pool already serializes writers.
+func dsn(path string, write bool) string {
+	q := url.Values{}
+	q.Set("_busy_timeout", "10000")
+	if write {
+		q.Set("_journal_mode", "WAL")
+		q.Set("_synchronous", "NORMAL")
+		q.Set("_foreign_keys", "on")
+		q.Set("_txlock", "immediate")
+	} else {
+		// A read connection that tried to write would take the write lock
+		// beside the write pool; query_only makes that an error instead.
+		q.Set("_query_only", "on")
 	}
-	return errors.Join(s.r.Close(), s.w.Close())
+	// A file: URI, so that a '?' or '#' in the path is escaped rather than
+	// read as the start of the parameters.
+	u := url.URL{Scheme: "file", Opaque: (&url.URL{Path: filepath.ToSlash(path)}).EscapedPath(), RawQuery: q.Encode()}
+	return u.String()
 }
 
-// Ping reports whether the database answers.
-func (s *Store) Ping(ctx context.Context) error {
-	if err := s.r.PingContext(ctx); err != nil {
-		return dbErr(err)
+// createPrivate creates the database file, and its directory, readable by
+// the owner only before SQLite first opens it: SQLite gives the -wal and
+// -shm files the mode of the database file, and the WAL holds the signing
+// keys' seeds as much as the file does.
+func createPrivate(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
 	}
-	return nil
-}
-
-// Migrate applies pending migrations, each in its own transaction together
-// with its record in schema_migrations, so a crash leaves every migration
-// either applied and recorded or not at all.
-func (s *Store) Migrate(ctx context.Context) error {
-	ms, err := migrate.Load(migrations, "migration")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return conncred.WrapError(conncred.EInternal, err, "reading migrations")
+		return err
 	}
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_us INTEGER NOT NULL)`); err != nil {
-		return dbErr(err)
+	if err := f.Close(); err != nil {
+		return err
 	}
-	for _, m := range ms {
-		if err := s.apply(ctx, m); err != nil {
+	// A file made by an older version, or copied in, may be more open.
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Store) apply(ctx context.Context, m migrate.Migration) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return dbErr(err)
+// prepare prepares the hot-path statements; the tables must exist.
+func (s *Store) prepare(ctx context.Context) error {
+	for _, p := range []struct {
+		db    *sql.DB
+		dst   **sql.Stmt
+		query string
+	}{
+		{s.w, &s.useAssertion, useAssertionSQL},
+		{s.r, &s.credentialByID, credentialByIDSQL},
+		{s.r, &s.credentialByClientID, credentialByClientIDSQL},
+	} {
+		st, err := p.db.PrepareContext(ctx, p.query)
+		if err != nil {
+			return dbErr(err)
+		}
+		*p.dst = st
 	}
-	defer tx.Rollback()
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
-		return dbErr(err)
-	}
-	if n > 0 {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-		return conncred.WrapError(conncred.EInternal, err, "applying migration %04d_%s", m.Version, m.Name)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_us) VALUES (?, ?, ?)`,
-		m.Version, m.Name, time.Now().UnixMicro()); err != nil {
-		return dbErr(err)
-	}
-	return dbErr(tx.Commit())
+	return nil
 }
 
-// MigrationStatus lists every known migration and when it was applied.
-func (s *Store) MigrationStatus(ctx context.Context) ([]conncred.MigrationState, error) {
-	ms, err := migrate.Load(migrations, "migration")
-	if err != nil {
-		return nil, conncred.WrapError(conncred.EInternal, err, "reading migrations")
-	}
-	applied := map[int]time.Time{}
-	rows, err := s.r.QueryContext(ctx, `SELECT version, applied_us FROM schema_migrations`)
-	if err == nil {
-		defer rows.Close()
-		for rows.Next() {
-			var v int
-			var us int64
-			if err := rows.Scan(&v, &us); err != nil {
-				return nil, dbErr(err)
-			}
-			applied[v] = time.UnixMicro(us).UTC()
-		}
-		if err := rows.Err(); err != nil {
-			return nil, dbErr(err)
-		}
-	} else if !strings.Contains(err.Error(), "no such table") {
-		return nil, dbErr(err)
-	}
-	out := make([]conncred.MigrationState, 0, len(ms))
-	for _, m := range ms {
-		st := conncred.MigrationState{Version: m.Version, Name: m.Name}
-		if at, ok := applied[m.Version]; ok {
-			st.AppliedAt = &at
-		}
-		out = append(out, st)
-	}
-	return out, nil
-}
-
-// dbErr maps a driver error to a conncred error by its SQLite result code.
-func dbErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ce *conncred.Error
-	if errors.As(err, &ce) {
-		return err
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return &conncred.Error{Code: conncred.ENotFound, Message: "not found", Err: err}
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return &conncred.Error{Code: conncred.EUnavailable, Message: "the request was cancelled or timed out", Err: err}
-	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() {
-		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-			return &conncred.Error{Code: conncred.EConflict, Message: "a record with that key already exists", Err: err}
-		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-			return &conncred.Error{Code: conncred.ENotFound, Message: "a referenced record does not exist", Err: err}
-		}
-		switch se.Code() & 0xff {
-		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN:
-			return &conncred.Error{Code: conncred.EUnavailable, Message: "database unavailable", Err: err}
+// Close closes the database. A clean close checkpoints the WAL into the file.
+func (s *Store) Close() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{s.useAssertion, s.credentialByID, s.credentialByClientID} {
+		if st != nil {
+			errs = append(errs, st.Close())
 		}
 	}
-	return &conncred.Error{Code: conncred.EInternal, Message: "database error", Err: err}
+	errs = append(errs, s.r.Close(), s.w.Close())
+	return errors.Join(errs...)
 }
 
-// us converts a time to stored microseconds.
-func us(t time.Time) int64 { return t.UnixMicro() }
-
-// usPtr converts an optional time.
-func usPtr(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return t.UnixMicro()
+// Ping reports whether the database answers: it runs a query on a read
+// connection, which opens the file if the pool has none.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return dbErr(s.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one))
 }
 
-// fromUS converts stored microseconds back to UTC time.
-func fromUS(v int64) time.Time { return time.UnixMicro(v).UTC() }
-
-func fromNullUS(v sql.NullInt64) *time.Time {
-	if !v.Valid {
-		return nil
-	}
-	t := fromUS(v.Int64)
-	return &t
-}
-
-func nullString(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-// inTx runs fn in a write transaction.
-func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+// inTx runs fn in a write transaction, which the write pool begins
+// IMMEDIATE. fn must use tx only: asking the write pool for another
+// connection would wait for this one forever.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return dbErr(err)
@@ -297,8 +221,66 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return dbErr(tx.Commit())
 }
 
-// limit returns a LIMIT value; a non-positive limit means no limit.
-func limit(n int) int {
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// querier is a *sql.DB or *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// queryAll runs query and reads every row with scan.
+func queryAll[T any](ctx context.Context, q querier, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, dbErr(err)
+		}
+		out = append(out, v)
+	}
+	return out, dbErr(rows.Err())
+}
+
+// us converts a time to its stored form, microseconds since the epoch.
+func us(t time.Time) int64 { return t.UnixMicro() }
+
+// usPtr converts an optional time; nil is NULL.
+func usPtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+// fromUS converts a stored time back, in UTC.
+func fromUS(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+func fromNullUS(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromUS(v.Int64)
+	return &t
+}
+
+// nullString stores "" as NULL, for the optional references of admin
+// credentials, which must not point at an app or connector.
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// pageLimit returns a LIMIT value. SQLite reads a negative one as no limit,
+// which is what both stores make of a zero page size.
+func pageLimit(n int) int {
 	if n <= 0 {
 		return -1
 	}
