@@ -90,10 +90,11 @@ func testSigningKeyCreateList(t *testing.T, s conncred.Store) {
 		s[0], s[31] = 0, 0xff
 		return s
 	}
-	k1 := conncred.SigningKey{ID: "kid-" + newID(), Seed: seed(1), CreatedAt: base}
-	k2 := conncred.SigningKey{ID: "kid-" + newID(), Seed: seed(2), CreatedAt: at(time.Hour)}
+	// The oldest key has the largest ID, and they are written in neither
+	// order: the list is ordered by age, not by ID or insertion.
 	k3 := conncred.SigningKey{ID: "kid-" + newID(), Seed: seed(3), CreatedAt: at(2 * time.Hour).In(time.FixedZone("UTC-7", -7*3600))}
-	// Written out of order: the list is ordered by age, not by insertion.
+	k2 := conncred.SigningKey{ID: "kid-" + newID(), Seed: seed(2), CreatedAt: at(time.Hour)}
+	k1 := conncred.SigningKey{ID: "kid-" + newID(), Seed: seed(1), CreatedAt: base}
 	for _, k := range []conncred.SigningKey{k2, k3, k1} {
 		must(t, s.CreateSigningKey(ctx, k))
 	}
