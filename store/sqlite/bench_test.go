@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -72,6 +73,25 @@ func BenchmarkUseAssertion(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkUseAssertionParallel is the replay check under concurrent
+// exchanges: every insert queues for the one write connection, so this is
+// the store's ceiling of exchanges per second.
+func BenchmarkUseAssertionParallel(b *testing.B) {
+	s, _ := benchStore(b, 0)
+	ctx := context.Background()
+	exp := t0.Add(2 * time.Minute)
+	var seq atomic.Int64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		key := []byte("brave-falcon-0000001@127.0.0.1:8443/ccc|")
+		for pb.Next() {
+			if err := s.UseAssertion(ctx, string(strconv.AppendInt(key, seq.Add(1), 10)), exp); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 // BenchmarkTouchCredentials writes one lastUsedAt batch of 100 credentials,
