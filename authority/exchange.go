@@ -163,7 +163,7 @@ func (a *Authority) exchange(ctx context.Context, req TokenRequest) (Token, *con
 		return Token{}, &cred, claimed, te
 	}
 	// The replay record lives as long as the assertion could be accepted.
-	if err := a.store.UseAssertion(ctx, replayKey(cl.Iss, jws), exp.Add(a.cfg.ClockSkew)); err != nil {
+	if err := a.store.UseAssertion(ctx, replayKey(exp, cl.Iss, jws), exp.Add(a.cfg.ClockSkew)); err != nil {
 		if conncred.ErrorCode(err) == conncred.EConflict {
 			return Token{}, &cred, claimed, tokenError(ErrInvalidClient, "this client_assertion has already been used; sign a new assertion (with a fresh nonce) for every token request")
 		}
@@ -265,7 +265,14 @@ func numericDate(n json.Number) (time.Time, bool) {
 // signatures are deterministic and Go refuses malleated ones, and the strict
 // base64 decoder refuses alternative spellings, so one signed assertion has
 // one key.
-func replayKey(clientID string, j *compactJWS) string {
+//
+// The key starts with the assertion's exp in seconds, zero-padded so that
+// keys sort by it. exp is signed, so every copy of one assertion still has
+// one key, and the records of a busy server are written near each other:
+// with hashes alone each insert lands on a random page of a table that
+// holds rate × lifetime records, and measured with 1,000,000 of them in
+// SQLite that doubled the cost of the insert (52 µs against 29 µs).
+func replayKey(exp time.Time, clientID string, j *compactJWS) string {
 	h := sha256.New()
 	if j.header.Nonce != "" {
 		h.Write([]byte("nonce\x00" + clientID + "\x00" + j.header.Nonce + "\x00"))
@@ -279,7 +286,9 @@ func replayKey(clientID string, j *compactJWS) string {
 	if json.Unmarshal(j.payload, &jti) == nil && jti.Jti != "" {
 		h.Write([]byte("\x00jti\x00" + jti.Jti))
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	key := make([]byte, 0, 12+2*sha256.Size)
+	key = fmt.Appendf(key, "%011d.", exp.Unix())
+	return string(hex.AppendEncode(key, h.Sum(nil)))
 }
 
 // truncateActor bounds a caller-supplied client id before it is recorded.

@@ -251,3 +251,31 @@ func TestServeLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestDebugListen: the profiler has no authentication, so it is refused on
+// anything but a loopback address, and when on, it answers there and only
+// there, apart from the API.
+func TestDebugListen(t *testing.T) {
+	base := serveConfig{Listen: "127.0.0.1:0", Dev: true, LogFormat: "text", MaxConns: 1, MaxBodyBytes: 1 << 20, MaxHeaderBytes: 1 << 16}
+	for addr, ok := range map[string]bool{
+		"127.0.0.1:6060": true, "[::1]:6060": true,
+		"0.0.0.0:6060": false, ":6060": false, "localhost:6060": false, "10.1.2.3:6060": false, "127.0.0.1": false,
+	} {
+		cfg := base
+		cfg.DebugListen = addr
+		if err := cfg.Validate(); (err == nil) != ok {
+			t.Errorf("--debug-listen %s: got %v, want ok=%v", addr, err, ok)
+		}
+	}
+	srv := httptest.NewServer(debugServer().Handler)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "goroutine profile") {
+		t.Fatalf("profiler: %d %.80q", resp.StatusCode, body)
+	}
+}

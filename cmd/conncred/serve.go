@@ -48,6 +48,7 @@ type serveConfig struct {
 	IdleTimeout           time.Duration
 	ShutdownTimeout       time.Duration
 	TrustProxyHeaders     bool
+	DebugListen           string
 }
 
 func (c *serveConfig) flags(fs *flag.FlagSet) {
@@ -74,6 +75,7 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 120*time.Second, "how long an idle keep-alive connection stays open")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown waits for in-flight requests")
 	fs.BoolVar(&c.TrustProxyHeaders, "trust-proxy-headers", false, "take the client address from X-Forwarded-For (only behind a proxy that sets it)")
+	fs.StringVar(&c.DebugListen, "debug-listen", "", "serve Go's profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (empty: off)")
 }
 
 // Validate reports what is wrong with the configuration.
@@ -92,6 +94,9 @@ func (c *serveConfig) Validate() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)
+	}
+	if c.DebugListen != "" && !isLoopback(c.DebugListen) {
+		return fmt.Errorf("--debug-listen %q: the profiler has no authentication, so it listens only on a loopback address (127.0.0.1 or [::1])", c.DebugListen)
 	}
 	if c.MaxConns < 1 || c.MaxBodyBytes < 1024 || c.MaxHeaderBytes < 4096 {
 		return errors.New("--max-conns must be at least 1, --max-body-bytes at least 1024, --max-header-bytes at least 4096")
@@ -192,7 +197,17 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		scheme = "http"
 	}
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	if cfg.DebugListen != "" {
+		dln, err := net.Listen("tcp", cfg.DebugListen)
+		if err != nil {
+			return fmt.Errorf("listening on --debug-listen %s: %w", cfg.DebugListen, err)
+		}
+		dsrv := debugServer()
+		defer dsrv.Close()
+		go func() { errc <- dsrv.Serve(dln) }()
+		fmt.Fprintf(stderr, "conncred: profiler on http://%s/debug/pprof/\n", dln.Addr())
+	}
 	go func() {
 		if scheme == "https" {
 			errc <- srv.ServeTLS(ln, "", "")

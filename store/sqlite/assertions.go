@@ -7,19 +7,20 @@ import (
 	"github.com/conncred/conncred"
 )
 
-const useAssertionSQL = `INSERT INTO used_assertions (key, expires_us) VALUES (?, ?)`
+// useAssertionSQL inserts one replay record. DO NOTHING rather than a
+// constraint error: in a batch (see replay.go) a duplicate must not abort
+// the others, and no rows affected says "used" without an error to parse.
+const useAssertionSQL = `INSERT INTO used_assertions (key, expires_us) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`
 
 // UseAssertion records key until expiresAt. The insert is the replay check:
 // the primary key refuses a second one (EConflict), so two exchanges of one
-// assertion can never both pass, however they interleave.
+// assertion can never both pass, however they interleave. It returns only
+// once the record is committed, batched with concurrent callers' records.
 func (s *Store) UseAssertion(ctx context.Context, key string, expiresAt time.Time) error {
-	var err error
-	if s.useAssertion != nil {
-		_, err = s.useAssertion.ExecContext(ctx, key, us(expiresAt))
-	} else {
-		_, err = s.w.ExecContext(ctx, useAssertionSQL, key, us(expiresAt))
+	if err := ctx.Err(); err != nil {
+		return dbErr(err)
 	}
-	return dbErr(err)
+	return s.replay.use(s, key, us(expiresAt))
 }
 
 // SweepAssertions deletes at most n records that expired before t, oldest

@@ -52,6 +52,8 @@ type Store struct {
 	useAssertion         *sql.Stmt
 	credentialByID       *sql.Stmt
 	credentialByClientID *sql.Stmt
+
+	replay replayQueue // group commit of the replay records (replay.go)
 }
 
 var (
