@@ -15,6 +15,10 @@ import (
 
 // config is the command line.
 type config struct {
+	// --scale: prefilled counts to measure latencies at, instead of load.
+	scale     []int
+	scaleReps int
+
 	// --serve: start the server(s) here.
 	serve       bool
 	conncred    string
@@ -112,11 +116,22 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Var(&c.chartWith, "chart-with", "a JSON report of an earlier run to draw on the same chart (repeatable)")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "record the server processes with `perf record -g` over each measured window into FILE (FILE.c<N> per sweep point)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temp data dirs and server logs (--serve)")
+	scale := fs.String("scale", "", "instead of load: for each comma-separated count, e.g. 1000,1000000, a fresh SQLite server prefilled with that many credentials, and the latency of get, list, rotate and token exchange in it (--serve)")
+	fs.IntVar(&c.scaleReps, "scale-reps", 300, "requests of each kind per count (--scale)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *scale != "" {
+		for _, f := range strings.Split(*scale, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 || n > 10_000_000 {
+				return nil, fmt.Errorf("--scale: %q is not a count between 1 and 10000000", f)
+			}
+			c.scale = append(c.scale, n)
+		}
 	}
 	if *sweep != "" {
 		for _, f := range strings.Split(*sweep, ",") {
@@ -142,6 +157,8 @@ func (c *config) validate() error {
 	switch {
 	case c.ceilingOnly:
 		return nil
+	case len(c.scale) > 0 && (!c.serve || c.db != "" || c.scaleReps < 1 || c.scaleReps > 100_000):
+		return errors.New("--scale needs --serve on SQLite (no --db), and --scale-reps between 1 and 100000")
 	case c.serve == (c.target != ""):
 		return errors.New("give either --serve or --target")
 	case c.target != "" && c.credentials == "":

@@ -38,6 +38,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logf := func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) }
+	if len(cfg.scale) > 0 {
+		return runScale(ctx, cfg, stdout, logf)
+	}
 
 	// The ceiling first, on an idle machine: nothing else is running yet.
 	logf("measuring the Ed25519 ceiling (%s each for sign and verify on every core)...", cfg.ceilingTime)

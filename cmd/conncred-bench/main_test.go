@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -103,6 +104,11 @@ func TestFlagsRefuse(t *testing.T) {
 		"bad mode":                 {"--serve", "--mode", "grpc"},
 		"bad http":                 {"--serve", "--http", "3"},
 		"too many creds":           {"--serve", "--creds", "1000001"},
+		"scale on a target":        {"--target", "https://127.0.0.1:1", "--credentials", "x", "--scale", "1000"},
+		"scale on PostgreSQL":      {"--serve", "--db", "postgres://postgres@127.0.0.1:5432/test", "--scale", "1000"},
+		"scale not a count":        {"--serve", "--scale", "1000,lots"},
+		"scale of zero":            {"--serve", "--scale", "0"},
+		"scale without requests":   {"--serve", "--scale", "10", "--scale-reps", "0"},
 	} {
 		var errOut bytes.Buffer
 		if _, err := parseFlags(args, &errOut); err == nil {
@@ -112,6 +118,10 @@ func TestFlagsRefuse(t *testing.T) {
 	c, err := parseFlags([]string{"--target", "https://10.1.2.3:8443", "--credentials", "x", "--allow-remote"}, &bytes.Buffer{})
 	if err != nil || c.perConnector != 10 {
 		t.Errorf("--allow-remote: %v, per connector %v", err, c)
+	}
+	c, err = parseFlags([]string{"--serve", "--scale", "1000, 1000000"}, &bytes.Buffer{})
+	if err != nil || !slices.Equal(c.scale, []int{1000, 1000000}) || c.scaleReps != 300 {
+		t.Errorf("--scale: %v, %+v", err, c)
 	}
 	c, err = parseFlags([]string{"--serve", "--db", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "--nodes", "2"}, &bytes.Buffer{})
 	if err != nil || c.perConnector != 1000 || len(c.sweep) != 1 || c.sweep[0] != 8 {

@@ -60,6 +60,32 @@ func NewAdmin(ctx context.Context, hc *http.Client, base string, admin Credentia
 	return &Admin{base: base, hc: hc, token: tok}, nil
 }
 
+// Get sends an API GET as the admin and decodes the JSON answer into out,
+// if out is not nil.
+func (a *Admin) Get(ctx context.Context, path string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.base+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	if out == nil {
+		out = &json.RawMessage{}
+	}
+	if err := do(a.hc, req, out); err != nil {
+		return fmt.Errorf("GET %s: %w", path, err)
+	}
+	return nil
+}
+
+// Post sends a JSON API POST as the admin and decodes the JSON answer into
+// out, if out is not nil.
+func (a *Admin) Post(ctx context.Context, path string, body, out any) error {
+	if out == nil {
+		out = &json.RawMessage{}
+	}
+	return a.post(ctx, path, body, out)
+}
+
 // post sends a JSON API request and decodes the JSON answer into out.
 func (a *Admin) post(ctx context.Context, path string, body, out any) error {
 	b, err := json.Marshal(body)
