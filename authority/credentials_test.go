@@ -2,6 +2,7 @@ package authority
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"sync"
 	"testing"
@@ -330,4 +331,76 @@ func TestRevokeLastAdminIsRefused(t *testing.T) {
 	}
 	_, err = f.a.RevokeAdmin(f.admin, second.ID)
 	wantCode(t, err, conncred.EInvalid)
+}
+
+// touchCounter counts the lastUsedAt writes that reach the store.
+type touchCounter struct {
+	conncred.Store
+	mu    sync.Mutex
+	calls int
+	perID map[string]int
+}
+
+func (c *touchCounter) TouchCredentials(ctx context.Context, uses []conncred.CredentialUse) error {
+	c.mu.Lock()
+	c.calls++
+	for _, u := range uses {
+		c.perID[u.ID]++
+	}
+	c.mu.Unlock()
+	return c.Store.TouchCredentials(ctx, uses)
+}
+
+// TestLastUsedAtOneWritePerFlush: however many exchanges a credential makes
+// between two flushes (one a second by default), the store sees one write
+// for it, with its latest use: lastUsedAt costs the database at most one
+// write per credential per second, whatever the token rate.
+func TestLastUsedAtOneWritePerFlush(t *testing.T) {
+	f := newFixture(t, Config{})
+	counter := &touchCounter{Store: f.store, perID: map[string]int{}}
+	// No background flush: the test flushes, so it counts exactly.
+	a, err := New(context.Background(), Config{LastUsedInterval: time.Hour}, counter, f.clock, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	type key struct {
+		id   string
+		priv ed25519.PrivateKey
+		cid  string
+	}
+	var creds []key
+	for range 3 {
+		c, s, err := a.CreateAdmin(f.admin, CredentialOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		priv, _ := secret.Parse(s.Reveal())
+		creds = append(creds, key{c.ID, priv, c.ClientID})
+	}
+	for round := range 2 {
+		for i := range 50 {
+			k := creds[i%len(creds)]
+			f.clock.Advance(time.Millisecond)
+			as := officialAssertion(k.cid, "127.0.0.1", f.clock.Now())
+			if _, err := a.Exchange(context.Background(), tokenReq(k.cid, as.sign(t, k.priv))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		a.Flush(context.Background())
+		counter.mu.Lock()
+		if counter.calls != round+1 {
+			t.Errorf("after flush %d: %d store writes, want %d", round+1, counter.calls, round+1)
+		}
+		for _, k := range creds {
+			if counter.perID[k.id] != round+1 {
+				t.Errorf("after flush %d: credential written %d times, want %d", round+1, counter.perID[k.id], round+1)
+			}
+		}
+		counter.mu.Unlock()
+	}
+	got, _ := f.store.GetCredential(context.Background(), creds[1].id)
+	if got.LastUsedAt == nil || got.LastUsedAt.Before(f.clock.Now().Add(-3*time.Millisecond)) {
+		t.Errorf("lastUsedAt %v is not the latest use (now %v)", got.LastUsedAt, f.clock.Now())
+	}
 }
