@@ -199,7 +199,7 @@ func (a *Authority) background(ctx context.Context) {
 	}
 	flush := time.NewTicker(a.cfg.LastUsedInterval)
 	auditTick := time.NewTicker(a.cfg.AuditInterval)
-	sweep := time.NewTicker(30 * time.Second)
+	sweep := time.NewTicker(replaySweepEvery)
 	keys := time.NewTicker(time.Minute)
 	defer flush.Stop()
 	defer auditTick.Stop()
@@ -224,20 +224,39 @@ func (a *Authority) background(ctx context.Context) {
 	}
 }
 
-// sweepAssertions deletes expired replay records in bounded batches, so one
-// sweep never holds the database for long.
-func (a *Authority) sweepAssertions(ctx context.Context) {
+// How expired replay records are deleted. Each exchange adds one, so the
+// sweep must keep up with the token rate, or the table grows without bound:
+// every replaySweepEvery, batches of replaySweepBatch (each a short hold of
+// the write lock) until none is left or replaySweepBudget of wall time is
+// spent (the rest waits for the next tick, and lastUsedAt and audit flushes,
+// which share this goroutine, are not held up). Measured on SQLite a batch
+// takes a few milliseconds, so one sweep clears hundreds of thousands of
+// records, far more than the exchanges of its interval. The live records are
+// then those of the last (assertion lifetime + skew + replaySweepEvery).
+const (
+	replaySweepEvery  = 5 * time.Second
+	replaySweepBatch  = 1000
+	replaySweepBudget = 2 * time.Second
+)
+
+// sweepAssertions deletes expired replay records; see replaySweepEvery.
+// It returns how many it deleted.
+func (a *Authority) sweepAssertions(ctx context.Context) int {
 	now := a.clock.Now()
-	for i := 0; i < 100; i++ {
-		n, err := a.store.SweepAssertions(ctx, now, 1000)
+	start := time.Now()
+	total := 0
+	for ctx.Err() == nil && time.Since(start) < replaySweepBudget {
+		n, err := a.store.SweepAssertions(ctx, now, replaySweepBatch)
 		if err != nil {
 			a.log.Warn("sweeping replay records", "err", err)
-			return
+			break
 		}
-		if n < 1000 {
-			return
+		total += n
+		if n < replaySweepBatch {
+			break
 		}
 	}
+	return total
 }
 
 // Flush writes buffered lastUsedAt updates and audit events now.

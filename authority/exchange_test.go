@@ -6,7 +6,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -404,4 +406,90 @@ func mustJSON(v any) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// replayCounter keeps replay records in memory, to count them.
+type replayCounter struct {
+	conncred.Store
+	mu      sync.Mutex
+	expires map[string]time.Time
+}
+
+func (c *replayCounter) UseAssertion(_ context.Context, key string, exp time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.expires[key]; ok {
+		return conncred.Errorf(conncred.EConflict, "used")
+	}
+	c.expires[key] = exp
+	return nil
+}
+
+func (c *replayCounter) SweepAssertions(_ context.Context, before time.Time, n int) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	deleted := 0
+	for k, exp := range c.expires {
+		if deleted == n {
+			break
+		}
+		if exp.Before(before) {
+			delete(c.expires, k)
+			deleted++
+		}
+	}
+	return deleted, nil
+}
+
+func (c *replayCounter) live() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.expires)
+}
+
+// TestReplayRecordsBounded: the replay records kept are those of the last
+// assertion lifetime (+ skew + sweep interval), whatever the rate: a sweep
+// deletes every expired record, hundreds of thousands if need be, not a
+// fixed number per tick that a busy server outruns.
+func TestReplayRecordsBounded(t *testing.T) {
+	f := newFixture(t, Config{})
+	rc := &replayCounter{Store: f.store, expires: map[string]time.Time{}}
+	a, err := New(context.Background(), Config{}, rc, f.clock, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+
+	// A backlog far over one tick's worth of the old fixed sweep (100,000).
+	for i := range 250_000 {
+		rc.expires[fmt.Sprintf("old-%d", i)] = f.clock.Now().Add(-time.Second)
+	}
+	if n := a.sweepAssertions(context.Background()); n != 250_000 || rc.live() != 0 {
+		t.Fatalf("sweep deleted %d of 250000 expired records; %d left", n, rc.live())
+	}
+
+	// Exchanges at a steady rate for longer than an assertion lives: the
+	// records level off at rate × (lifetime + skew + sweep interval).
+	cred, s, _ := a.CreateAdmin(f.admin, CredentialOptions{})
+	priv, _ := secret.Parse(s.Reveal())
+	const perSecond = 2
+	// officialAssertion's exp is now + 2 min; the record lives 30 s more.
+	bound := perSecond * int((2*time.Minute+a.cfg.ClockSkew+replaySweepEvery)/time.Second)
+	peak := 0
+	for sec := range 600 {
+		for range perSecond {
+			as := officialAssertion(cred.ClientID, "127.0.0.1", f.clock.Now())
+			if _, err := a.Exchange(context.Background(), tokenReq(cred.ClientID, as.sign(t, priv))); err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Advance(time.Second / perSecond)
+		}
+		if sec%int(replaySweepEvery/time.Second) == 0 {
+			a.sweepAssertions(context.Background())
+		}
+		peak = max(peak, rc.live())
+	}
+	if peak > bound || peak < bound/2 {
+		t.Fatalf("replay records peaked at %d; want at most rate × (lifetime + skew + sweep interval) = %d, and near it", peak, bound)
+	}
 }

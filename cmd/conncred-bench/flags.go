@@ -18,6 +18,7 @@ type config struct {
 	// --scale: prefilled counts to measure latencies at, instead of load.
 	scale     []int
 	scaleReps int
+	chartOnly bool
 
 	// --serve: start the server(s) here.
 	serve       bool
@@ -113,6 +114,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.label, "label", "", "name of this run in the report and chart (default: from the scenario)")
 	fs.BoolVar(&c.jsonOut, "json", false, "write the report as JSON instead of a table")
 	fs.StringVar(&c.chart, "chart", "", "write a PNG chart of throughput and ratio to the ceiling against concurrency")
+	fs.BoolVar(&c.chartOnly, "chart-only", false, "draw --chart from the --chart-with reports alone, without running a load")
 	fs.Var(&c.chartWith, "chart-with", "a JSON report of an earlier run to draw on the same chart (repeatable)")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "record the server processes with `perf record -g` over each measured window into FILE (FILE.c<N> per sweep point)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temp data dirs and server logs (--serve)")
@@ -155,6 +157,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 
 func (c *config) validate() error {
 	switch {
+	case c.chartOnly:
+		if c.chart == "" || len(c.chartWith) == 0 {
+			return errors.New("--chart-only needs --chart and at least one --chart-with")
+		}
+		return nil
 	case c.ceilingOnly:
 		return nil
 	case len(c.scale) > 0 && (!c.serve || c.db != "" || c.scaleReps < 1 || c.scaleReps > 100_000):

@@ -41,6 +41,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(cfg.scale) > 0 {
 		return runScale(ctx, cfg, stdout, logf)
 	}
+	if cfg.chartOnly {
+		return writeChart(cfg, nil)
+	}
 
 	// The ceiling first, on an idle machine: nothing else is running yet.
 	logf("measuring the Ed25519 ceiling (%s each for sign and verify on every core)...", cfg.ceilingTime)
@@ -85,7 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	if cfg.chart != "" {
-		if err := writeChart(cfg, rep); err != nil {
+		if err := writeChart(cfg, &rep); err != nil {
 			return err
 		}
 		logf("chart written to %s", cfg.chart)
@@ -162,7 +165,8 @@ func (e *env) measure(ctx context.Context, cfg *config, load loadgen.Load) (load
 	return res, nil
 }
 
-func writeChart(cfg *config, rep loadgen.Report) error {
+// writeChart draws the --chart-with reports and rep, if not nil.
+func writeChart(cfg *config, rep *loadgen.Report) error {
 	reports := []loadgen.Report{}
 	for _, f := range cfg.chartWith {
 		b, err := os.ReadFile(f)
@@ -175,8 +179,10 @@ func writeChart(cfg *config, rep loadgen.Report) error {
 		}
 		reports = append(reports, r)
 	}
-	reports = append(reports, rep)
-	ch := loadgen.Chart{Title: chartTitle(rep)}
+	if rep != nil {
+		reports = append(reports, *rep)
+	}
+	ch := loadgen.Chart{Title: chartTitle(reports[len(reports)-1])}
 	seen := map[float64]bool{}
 	for _, r := range reports {
 		ch.Series = append(ch.Series, loadgen.SeriesOf(r))

@@ -74,6 +74,15 @@ func TestSweepAgainstTarget(t *testing.T) {
 	if st, _ := f.Stat(); st.Size() > 64<<10 {
 		t.Errorf("chart is %d bytes; keep it small", st.Size())
 	}
+
+	// --chart-only redraws from saved reports without a server.
+	again := filepath.Join(dir, "again.png")
+	if err := run(context.Background(), []string{"--chart-only", "--chart", again, "--chart-with", first, "--ceiling-time", "1ms"}, &out, &errOut); err != nil {
+		t.Fatalf("--chart-only: %v", err)
+	}
+	if st, err := os.Stat(again); err != nil || st.Size() == 0 {
+		t.Fatalf("--chart-only wrote no chart: %v", err)
+	}
 }
 
 func TestTableOutput(t *testing.T) {
@@ -109,6 +118,7 @@ func TestFlagsRefuse(t *testing.T) {
 		"scale not a count":        {"--serve", "--scale", "1000,lots"},
 		"scale of zero":            {"--serve", "--scale", "0"},
 		"scale without requests":   {"--serve", "--scale", "10", "--scale-reps", "0"},
+		"chart-only without input": {"--chart-only", "--chart", "x.png"},
 	} {
 		var errOut bytes.Buffer
 		if _, err := parseFlags(args, &errOut); err == nil {
