@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -277,5 +278,18 @@ func TestDebugListen(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "goroutine profile") {
 		t.Fatalf("profiler: %d %.80q", resp.StatusCode, body)
+	}
+}
+
+// TestTuneGC: the server's GOGC default applies only when the operator set
+// none.
+func TestTuneGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	if got := tuneGC(func(string) string { return "" }); got != serverGCPercent || debug.SetGCPercent(serverGCPercent) != serverGCPercent {
+		t.Errorf("no GOGC: %d in force, want %d", got, serverGCPercent)
+	}
+	debug.SetGCPercent(150) // as the runtime would for GOGC=150
+	if got := tuneGC(func(k string) string { return map[string]string{"GOGC": "150"}[k] }); got != 150 || debug.SetGCPercent(150) != 150 {
+		t.Errorf("GOGC=150: %d in force, want 150", got)
 	}
 }

@@ -136,6 +136,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error {
 	log := newLogger(cfg.LogFormat, stderr)
+	tuneGC(os.Getenv)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("creating the data directory: %w", err)
 	}

@@ -5,7 +5,11 @@
 # 127.0.0.1:5432 for the PostgreSQL scenarios (CONNCRED_TEST_POSTGRES_URL
 # overrides the URL; each run uses a fresh schema and drops it).
 # About 15 minutes, most of it the 1,000,000-credential prefill.
+#
+#   docs/bench/run.sh [load] [chart] [steps] [scale]    (default: all four)
 set -euo pipefail
+parts="${*:-load chart steps scale}"
+has() { [[ " $parts " == *" $1 "* ]]; }
 cd "$(dirname "$0")/../.."
 out=docs/bench
 pg="${CONNCRED_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
@@ -15,6 +19,7 @@ go build -o "$bin/conncred" ./cmd/conncred
 go build -o "$bin/conncred-bench" ./cmd/conncred-bench
 b() { "$bin/conncred-bench" --serve --conncred "$bin/conncred" --json "$@"; }
 
+if has load; then
 b --sweep 1,2,4,8,16,32,64 -d 5s --label "SQLite, 1 credential" > "$out/sqlite-sweep.json"
 b --sweep 1,2,4,8,16,32,64 -d 5s --db "$pg" --label "PostgreSQL, 1 credential" > "$out/postgres-sweep.json"
 b --sweep 1,2,4,8,16,32,64 -d 5s --db "$pg" --nodes 2 --label "PostgreSQL, 2 nodes" > "$out/postgres-2nodes-sweep.json"
@@ -23,11 +28,12 @@ b -c 16 -d 10s --creds 10000 --db "$pg" --label "PostgreSQL, 10,000 credentials"
 b -c 16 -d 10s --http 1.1 --label "SQLite, HTTP/1.1" > "$out/sqlite-http1.json"
 b -c 16 -d 10s --mode api --creds 100 --label "SQLite, API calls" > "$out/sqlite-api.json"
 b -c 16 -d 10s --mode api --creds 100 --db "$pg" --label "PostgreSQL, API calls" > "$out/postgres-api.json"
+fi
 
 # The chart: token exchanges per second and ratio to the ceiling against
 # concurrency, the three deployments on one figure.
-"$bin/conncred-bench" --chart-only --chart "$out/sweep.png" \
+has chart && "$bin/conncred-bench" --chart-only --chart "$out/sweep.png" \
   --chart-with "$out/sqlite-sweep.json" --chart-with "$out/postgres-sweep.json" --chart-with "$out/postgres-2nodes-sweep.json"
 
-go test ./authority ./server ./store/sqlite -run '^$' -bench . -benchmem -count 1 > "$out/go-bench.txt"
-"$bin/conncred-bench" --serve --conncred "$bin/conncred" --scale 1000,1000000 > "$out/scale.txt"
+has steps && go test ./authority ./server ./store/sqlite -run '^$' -bench . -benchmem -count 1 > "$out/go-bench.txt"
+has scale && "$bin/conncred-bench" --serve --conncred "$bin/conncred" --scale 1000,1000000 > "$out/scale.txt"
