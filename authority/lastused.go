@@ -26,7 +26,12 @@ func newLastUsedWriter(store conncred.Store, log *slog.Logger) *lastUsedWriter {
 	return &lastUsedWriter{store: store, log: log, pending: map[string]time.Time{}}
 }
 
+// touch records a use of credential id at at, to the second. Whole seconds
+// make the store's "only if newer" update a no-op for a second use in the
+// same second, so however many nodes flush, a credential's row is written
+// at most once a second (one node's flush is already once a second).
 func (w *lastUsedWriter) touch(id string, at time.Time) {
+	at = at.Truncate(time.Second)
 	w.mu.Lock()
 	if cur, ok := w.pending[id]; !ok || at.After(cur) {
 		w.pending[id] = at

@@ -32,8 +32,14 @@ fi
 
 # The chart: token exchanges per second and ratio to the ceiling against
 # concurrency, the three deployments on one figure.
-has chart && "$bin/conncred-bench" --chart-only --chart "$out/sweep.png" \
+if has chart; then
+"$bin/conncred-bench" --chart-only --chart "$out/sweep.png" \
   --chart-with "$out/sqlite-sweep.json" --chart-with "$out/postgres-sweep.json" --chart-with "$out/postgres-2nodes-sweep.json"
+fi
 
-has steps && go test ./authority ./server ./store/sqlite -run '^$' -bench . -benchmem -count 1 > "$out/go-bench.txt"
-has scale && "$bin/conncred-bench" --serve --conncred "$bin/conncred" --scale 1000,1000000 > "$out/scale.txt"
+if has steps; then
+go test ./authority ./server ./store/sqlite -run '^$' -bench . -benchmem -count 1 > "$out/go-bench.txt"
+fi
+if has scale; then
+"$bin/conncred-bench" --serve --conncred "$bin/conncred" --scale 1000,1000000 > "$out/scale.txt"
+fi
