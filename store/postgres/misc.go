@@ -8,13 +8,80 @@ import (
 
 	"github.com/conncred/conncred"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // UseAssertion records key; the primary key makes a second use, from any
 // node, EConflict. The table is logged (not UNLOGGED): a crash must not
-// forget the assertions already accepted while they are still valid.
+// forget the assertions already accepted while they are still valid. It
+// returns once the record is committed, in one statement with the records
+// of concurrent callers on this node (commitReplay).
 func (s *Store) UseAssertion(ctx context.Context, key string, expiresAt time.Time) error {
-	return s.exec(ctx, `INSERT INTO used_assertions (key, expires_at) VALUES ($1, $2)`, key, expiresAt)
+	if err := ctx.Err(); err != nil {
+		return dbErr(err)
+	}
+	return dbErr(s.replay.Do(replayRecord{key: key, expiresAt: expiresAt}))
+}
+
+// replayRecord is one UseAssertion waiting for its commit.
+type replayRecord struct {
+	key       string
+	expiresAt time.Time
+}
+
+// commitReplay inserts recs in one statement, one round trip and one
+// commit, and returns EConflict for a key already recorded (by any node,
+// or earlier in this batch), nil for one inserted, or the statement's error
+// for all. It is the Commit of s.replay (see internal/groupcommit): every
+// exchange writes a record, and a commit's round trip and WAL flush cost
+// PostgreSQL far more than the row.
+func (s *Store) commitReplay(recs []replayRecord) []error {
+	errs := make([]error, len(recs))
+	// A key twice in one statement would be inserted once and returned
+	// once, and both callers would read that as theirs: only the first
+	// copy goes in, the others are replays.
+	first := make(map[string]int, len(recs))
+	keys := make([]string, 0, len(recs))
+	exps := make([]time.Time, 0, len(recs))
+	for i, r := range recs {
+		if _, dup := first[r.key]; dup {
+			errs[i] = errUsed()
+			continue
+		}
+		first[r.key] = i
+		keys = append(keys, r.key)
+		exps = append(exps, r.expiresAt)
+	}
+	inserted := make(map[string]bool, len(keys))
+	// The callers' contexts are not used: the batch is theirs together, and
+	// one caller's cancellation must not fail the others' records. do bounds
+	// the statement's time.
+	err := s.do(context.Background(), func(ctx context.Context, c *pgxpool.Conn) error {
+		rows, err := c.Query(ctx, `INSERT INTO used_assertions (key, expires_at)
+			SELECT * FROM unnest($1::text[], $2::timestamptz[])
+			ON CONFLICT (key) DO NOTHING RETURNING key`, keys, exps)
+		if err != nil {
+			return err
+		}
+		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		for _, k := range got {
+			inserted[k] = true
+		}
+		return err
+	})
+	for key, i := range first {
+		switch {
+		case err != nil:
+			errs[i] = err
+		case !inserted[key]:
+			errs[i] = errUsed()
+		}
+	}
+	return errs
+}
+
+func errUsed() error {
+	return conncred.Errorf(conncred.EConflict, "this assertion has already been used")
 }
 
 // SweepAssertions deletes up to limit expired replay records. The keys go

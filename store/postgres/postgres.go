@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/conncred/conncred"
+	"github.com/conncred/conncred/internal/groupcommit"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -59,6 +60,8 @@ type Store struct {
 	cfg       *pgxpool.Config
 	opTimeout time.Duration // these two are the constants, shorter in tests
 	watchIdle time.Duration
+
+	replay groupcommit.Queue[replayRecord] // the replay records' commits (misc.go)
 }
 
 var (
@@ -104,6 +107,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		return nil, dbErr(err)
 	}
 	s := &Store{pool: pool, cfg: cfg, opTimeout: opTimeout, watchIdle: watchIdle}
+	s.replay.Commit = s.commitReplay
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, err

@@ -15,12 +15,13 @@ const useAssertionSQL = `INSERT INTO used_assertions (key, expires_us) VALUES (?
 // UseAssertion records key until expiresAt. The insert is the replay check:
 // the primary key refuses a second one (EConflict), so two exchanges of one
 // assertion can never both pass, however they interleave. It returns only
-// once the record is committed, batched with concurrent callers' records.
+// once the record is committed, batched with concurrent callers' records
+// (commitReplay).
 func (s *Store) UseAssertion(ctx context.Context, key string, expiresAt time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return dbErr(err)
 	}
-	return s.replay.use(s, key, us(expiresAt))
+	return dbErr(s.replay.Do(replayRecord{key: key, expiresUS: us(expiresAt)}))
 }
 
 // SweepAssertions deletes at most n records that expired before t, oldest

@@ -3,134 +3,71 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"sync"
 
 	"github.com/conncred/conncred"
 )
 
-// maxReplayBatch bounds one commit of replay records, so that the write lock
-// is never held long for other writers.
-const maxReplayBatch = 256
-
-// replayQueue group-commits the replay records of concurrent token
-// exchanges. Every exchange inserts one, SQLite admits one writer, and a
-// commit is the expensive part (WAL frames written, locks taken and
-// released), so one insert per commit made the write connection the
-// server's bottleneck: exchanges queued for it while the CPU sat idle.
-//
-// The first caller to find no commit running leads: it takes every pending
-// record, inserts them in one transaction, answers each caller, then hands
-// the lead to the oldest caller that arrived meanwhile. No goroutine runs
-// when nothing is pending, and an idle server commits a lone record at once,
-// so batching adds no latency; under load, the records that arrive during
-// one commit share the next. A caller is answered only after its record is
-// committed: a token is never issued on a replay record that a crash could
-// lose.
-type replayQueue struct {
-	mu      sync.Mutex
-	pending []*pendingRecord
-	leading bool // a caller is committing; newcomers wait
-}
-
-type pendingRecord struct {
+// replayRecord is one UseAssertion waiting for its commit.
+type replayRecord struct {
 	key       string
 	expiresUS int64
-	done      chan replayResult // buffered: the sender never waits
 }
 
-type replayResult struct {
-	err  error
-	lead bool // not an answer: commit the pending records
-}
-
-func (q *replayQueue) use(s *Store, key string, expiresUS int64) error {
-	me := &pendingRecord{key: key, expiresUS: expiresUS, done: make(chan replayResult, 1)}
-	q.mu.Lock()
-	q.pending = append(q.pending, me)
-	if q.leading {
-		q.mu.Unlock()
-		// No select on the caller's context: a waiter may be handed the
-		// lead, and one that had left would strand the queue. A commit is
-		// bounded by the busy timeout.
-		r := <-me.done
-		if !r.lead {
-			return r.err
-		}
-		q.mu.Lock()
-	}
-	q.leading = true
-	n := min(len(q.pending), maxReplayBatch)
-	batch := q.pending[:n:n]
-	q.pending = append([]*pendingRecord(nil), q.pending[n:]...)
-	q.mu.Unlock()
-
-	s.commitReplay(batch)
-
-	q.mu.Lock()
-	if len(q.pending) > 0 {
-		q.pending[0].done <- replayResult{lead: true}
-	} else {
-		q.leading = false
-	}
-	q.mu.Unlock()
-	return (<-me.done).err
-}
-
-// commitReplay inserts batch and answers every record in it: EConflict for a
-// key already recorded (earlier or in this batch), nil for one inserted, or
-// the error that kept the batch from committing, for all of them.
-func (s *Store) commitReplay(batch []*pendingRecord) {
+// commitReplay inserts recs in one transaction (a lone record on its own)
+// and returns EConflict for a key already recorded, earlier or in this
+// batch, nil for one inserted, or the error that kept the batch from
+// committing, for all of them. It is the Commit of s.replay (see
+// internal/groupcommit): SQLite admits one writer and a commit is the
+// expensive part, so one insert per commit made the write connection the
+// bottleneck of concurrent exchanges.
+func (s *Store) commitReplay(recs []replayRecord) []error {
 	// The callers' contexts are not used: the batch is theirs together, and
-	// one caller's cancellation must not fail the others' records.
+	// one caller's cancellation must not fail the others' records. The busy
+	// timeout bounds the wait for the write lock.
 	ctx := context.Background()
-	if len(batch) == 1 {
-		p := batch[0]
-		res, err := s.execUseAssertion(ctx, nil, p)
-		p.done <- replayResult{err: usedErr(res, err)}
-		return
-	}
-	fail := func(err error) {
+	errs := make([]error, len(recs))
+	fail := func(err error) []error {
 		err = dbErr(err)
-		for _, p := range batch {
-			p.done <- replayResult{err: err}
+		for i := range errs {
+			errs[i] = err
 		}
+		return errs
+	}
+	if len(recs) == 1 {
+		res, err := s.execUseAssertion(ctx, nil, recs[0])
+		errs[0] = usedErr(res, err)
+		return errs
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		fail(err)
-		return
+		return fail(err)
 	}
-	errs := make([]error, len(batch))
-	for i, p := range batch {
-		res, err := s.execUseAssertion(ctx, tx, p)
+	for i, r := range recs {
+		res, err := s.execUseAssertion(ctx, tx, r)
 		if err = usedErr(res, err); err != nil && conncred.ErrorCode(err) != conncred.EConflict {
 			_ = tx.Rollback()
-			fail(err)
-			return
+			return fail(err)
 		}
 		errs[i] = err
 	}
 	if err := tx.Commit(); err != nil {
-		fail(err)
-		return
+		return fail(err)
 	}
-	for i, p := range batch {
-		p.done <- replayResult{err: errs[i]}
-	}
+	return errs
 }
 
 // execUseAssertion runs the prepared insert, in tx if it is not nil.
-func (s *Store) execUseAssertion(ctx context.Context, tx *sql.Tx, p *pendingRecord) (sql.Result, error) {
+func (s *Store) execUseAssertion(ctx context.Context, tx *sql.Tx, r replayRecord) (sql.Result, error) {
 	switch {
 	case s.useAssertion == nil: // opened without migrating: nothing prepared
 		if tx != nil {
-			return tx.ExecContext(ctx, useAssertionSQL, p.key, p.expiresUS)
+			return tx.ExecContext(ctx, useAssertionSQL, r.key, r.expiresUS)
 		}
-		return s.w.ExecContext(ctx, useAssertionSQL, p.key, p.expiresUS)
+		return s.w.ExecContext(ctx, useAssertionSQL, r.key, r.expiresUS)
 	case tx != nil:
-		return tx.StmtContext(ctx, s.useAssertion).ExecContext(ctx, p.key, p.expiresUS)
+		return tx.StmtContext(ctx, s.useAssertion).ExecContext(ctx, r.key, r.expiresUS)
 	default:
-		return s.useAssertion.ExecContext(ctx, p.key, p.expiresUS)
+		return s.useAssertion.ExecContext(ctx, r.key, r.expiresUS)
 	}
 }
 

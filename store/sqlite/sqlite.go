@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/conncred/conncred"
+	"github.com/conncred/conncred/internal/groupcommit"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -53,7 +54,7 @@ type Store struct {
 	credentialByID       *sql.Stmt
 	credentialByClientID *sql.Stmt
 
-	replay replayQueue // group commit of the replay records (replay.go)
+	replay groupcommit.Queue[replayRecord] // the replay records' commits (replay.go)
 }
 
 var (
@@ -108,7 +109,9 @@ func OpenNoMigrate(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxLifetime(0)
-	return &Store{w: w, r: r}, nil
+	s := &Store{w: w, r: r}
+	s.replay.Commit = s.commitReplay
+	return s, nil
 }
 
 // dsn returns the driver's name for path with the connection settings.
