@@ -239,6 +239,10 @@ func BenchmarkExchangeParallel(b *testing.B) {
 	}
 	ctx := context.Background()
 	b.ReportAllocs()
+	// Four goroutines a core, as a server has several requests in flight:
+	// with one a core, a core idles whenever its goroutine waits for the
+	// replay record's commit (measured: 139 us/op against 93 with four).
+	b.SetParallelism(4)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
