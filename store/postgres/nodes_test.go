@@ -2,13 +2,13 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/conncred/conncred"
+	"github.com/conncred/conncred/store/storetest"
 )
 
 // Two Store instances on one schema stand for two server nodes.
@@ -48,53 +48,12 @@ func TestUseAssertionAcrossNodes(t *testing.T) {
 	}
 }
 
-// TestUseAssertionBatches: hundreds of callers on two nodes at once, each
-// key sent four times, so that copies meet in one node's batch as well as
-// across nodes and batches: each key is accepted exactly once, and an
-// accepted key is committed when its caller hears so.
+// TestUseAssertionBatches: the suite's AssertionsOnce across two nodes, so
+// that a key's copies meet in one node's batch, in the other's, and between
+// the two.
 func TestUseAssertionBatches(t *testing.T) {
 	u := schemaURL(t)
-	nodes := []*Store{open(t, u), open(t, u)}
-	exp := now.Add(2 * time.Minute)
-	const keys, copies = 150, 4
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		accepted = map[string]int{}
-	)
-	start := make(chan struct{})
-	for i := range keys * copies {
-		key := fmt.Sprintf("%011d.%d", 1_800_000_000, i%keys)
-		s := nodes[i%2]
-		wg.Go(func() {
-			<-start
-			err := s.UseAssertion(ctx, key, exp)
-			if err == nil {
-				var n int
-				if qerr := nodes[1-i%2].pool.QueryRow(ctx, `SELECT count(*) FROM used_assertions WHERE key = $1`, key).Scan(&n); qerr != nil || n != 1 {
-					t.Errorf("accepted %s, but the other node sees %d of it (%v)", key, n, qerr)
-				}
-			} else if conncred.ErrorCode(err) != conncred.EConflict {
-				t.Errorf("UseAssertion: %v", err)
-				return
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if err == nil {
-				accepted[key]++
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	if len(accepted) != keys {
-		t.Errorf("%d keys accepted, want %d", len(accepted), keys)
-	}
-	for k, n := range accepted {
-		if n != 1 {
-			t.Errorf("key %s accepted %d times", k, n)
-		}
-	}
+	storetest.AssertionsOnce(t, open(t, u), open(t, u))
 }
 
 func TestSweepAssertionsIsBounded(t *testing.T) {

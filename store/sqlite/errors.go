@@ -61,7 +61,10 @@ func mustExist(ctx context.Context, tx *sql.Tx, query string, args ...any) error
 }
 
 // affected turns an UPDATE that changed no row into ENotFound.
-func affected(res sql.Result, err error) error {
+func affected(res sql.Result, err error) error { return affectedOr(res, err, notFound) }
+
+// affectedOr turns a write that changed no row into none's error.
+func affectedOr(res sql.Result, err error, none func() error) error {
 	if err != nil {
 		return dbErr(err)
 	}
@@ -70,7 +73,7 @@ func affected(res sql.Result, err error) error {
 		return dbErr(err)
 	}
 	if n == 0 {
-		return notFound()
+		return none()
 	}
 	return nil
 }

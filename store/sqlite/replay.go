@@ -73,15 +73,7 @@ func (s *Store) execUseAssertion(ctx context.Context, tx *sql.Tx, r replayRecord
 
 // usedErr turns an insert that added no row into EConflict.
 func usedErr(res sql.Result, err error) error {
-	if err != nil {
-		return dbErr(err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return dbErr(err)
-	}
-	if n == 0 {
+	return affectedOr(res, err, func() error {
 		return conncred.Errorf(conncred.EConflict, "this assertion has already been used")
-	}
-	return nil
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +14,57 @@ import (
 var assertionTests = []test{
 	{"SingleUse", testAssertionSingleUse},
 	{"Sweep", testAssertionSweep},
+	{"ManyAtOnce", func(t *testing.T, s conncred.Store) { AssertionsOnce(t, s) }},
+}
+
+// AssertionsOnce sends hundreds of UseAssertion calls at once, each key
+// four times, spread over stores (several nodes of one database, or one
+// store), so that copies of a key meet within one store's batched commit as
+// well as across commits and nodes. Each key must be accepted exactly once,
+// and a key must be recorded for every store when its caller hears it was
+// accepted: a use of it at once, on another store, is a replay.
+func AssertionsOnce(t *testing.T, stores ...conncred.Store) {
+	ctx := t.Context()
+	const keys, copies = 150, 4
+	exp := at(2 * time.Minute)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		accepted = map[string]int{}
+	)
+	start := make(chan struct{})
+	for i := range keys * copies {
+		key := fmt.Sprintf("%011d.%d", 1_800_000_000, i%keys)
+		s, other := stores[i%len(stores)], stores[(i+1)%len(stores)]
+		wg.Go(func() {
+			<-start
+			err := s.UseAssertion(ctx, key, exp)
+			switch {
+			case err == nil:
+				if again := other.UseAssertion(ctx, key, exp); conncred.ErrorCode(again) != conncred.EConflict {
+					t.Errorf("accepted %s, then a use of it elsewhere got %v, want EConflict", key, again)
+				}
+			case conncred.ErrorCode(err) != conncred.EConflict:
+				t.Errorf("UseAssertion: %v", err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				accepted[key]++
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if len(accepted) != keys {
+		t.Errorf("%d keys accepted, want %d", len(accepted), keys)
+	}
+	for k, n := range accepted {
+		if n != 1 {
+			t.Errorf("key %s accepted %d times", k, n)
+		}
+	}
 }
 
 var signingKeyTests = []test{
