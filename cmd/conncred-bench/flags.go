@@ -19,6 +19,7 @@ type config struct {
 	scale     []int
 	scaleReps int
 	chartOnly bool
+	plain     bool
 
 	// --serve: start the server(s) here.
 	serve       bool
@@ -108,6 +109,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.warmup, "warmup", time.Second, "unmeasured warm-up before each load point")
 	sweep := fs.String("sweep", "", "comma-separated concurrencies to run one after the other, e.g. 1,2,4,8,16,32 (overrides -c)")
 	fs.StringVar(&c.http, "http", "2", "HTTP version: 2 or 1.1")
+	fs.BoolVar(&c.plain, "plain", false, "serve and drive plain HTTP, without TLS (--serve; HTTP/1.1 only)")
 	fs.BoolVar(&c.clientRemote, "client-remote", false, "leave the client's signature out of the ceiling (the generator is not on the server's machine)")
 	fs.DurationVar(&c.ceilingTime, "ceiling-time", 2*time.Second, "how long to measure each of Ed25519 sign and verify for the ceiling")
 	fs.BoolVar(&c.ceilingOnly, "ceiling-only", false, "measure and print the ceiling, then stop (no server needed)")
@@ -174,6 +176,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("--mode must be token or api, not %q", c.mode)
 	case c.http != "2" && c.http != "1.1":
 		return fmt.Errorf("--http must be 2 or 1.1, not %q", c.http)
+	case c.plain && (!c.serve || c.http != "1.1"):
+		return errors.New("--plain needs --serve and --http 1.1 (HTTP/2 without TLS is not served)")
 	case c.creds < 1 || c.creds > maxCreds:
 		return fmt.Errorf("--creds must be between 1 and %d", maxCreds)
 	case c.duration <= 0 || c.duration > maxDuration || c.warmup < 0 || c.warmup > time.Minute:

@@ -119,6 +119,8 @@ func TestFlagsRefuse(t *testing.T) {
 		"scale of zero":            {"--serve", "--scale", "0"},
 		"scale without requests":   {"--serve", "--scale", "10", "--scale-reps", "0"},
 		"chart-only without input": {"--chart-only", "--chart", "x.png"},
+		"plain over HTTP/2":        {"--serve", "--plain"},
+		"plain on a target":        {"--target", "http://127.0.0.1:1", "--credentials", "x", "--plain", "--http", "1.1"},
 	} {
 		var errOut bytes.Buffer
 		if _, err := parseFlags(args, &errOut); err == nil {

@@ -60,7 +60,7 @@ func setUp(ctx context.Context, cfg *config, logf func(string, ...any)) (*env, e
 		logf("starting %d conncred node(s) (%s) from %s...", cfg.nodes, e.server, bin)
 		args := append([]string{"--max-active-credentials", strconv.Itoa(serveCap)}, cfg.serverArgs...)
 		cl, err := loadgen.StartCluster(ctx, loadgen.ClusterOptions{
-			Binary: bin, DB: cfg.db, FreshSchema: cfg.freshSchema, Nodes: cfg.nodes, Args: args, Dir: dir,
+			Binary: bin, DB: cfg.db, FreshSchema: cfg.freshSchema, Nodes: cfg.nodes, Args: args, Dir: dir, Plain: cfg.plain,
 		})
 		if err != nil {
 			return e, err
@@ -69,7 +69,11 @@ func setUp(ctx context.Context, cfg *config, logf func(string, ...any)) (*env, e
 		e.close = func() { cl.Close(); rm() }
 		e.db, e.nodes, e.pids = cl.DB, cl.Nodes, cl.PIDs()
 		for _, n := range cl.Nodes {
-			hc, err := loadgen.HTTPClient(n.CAFile(), http2 && strings.HasPrefix(n.URL, "https://"), conns)
+			ca := n.CAFile()
+			if cfg.plain {
+				ca = ""
+			}
+			hc, err := loadgen.HTTPClient(ca, http2 && strings.HasPrefix(n.URL, "https://"), conns)
 			if err != nil {
 				return e, err
 			}

@@ -26,6 +26,7 @@ b --sweep 1,2,4,8,16,32,64 -d 5s --db "$pg" --nodes 2 --label "PostgreSQL, 2 nod
 b -c 16 -d 10s --creds 10000 --label "SQLite, 10,000 credentials" > "$out/sqlite-10k.json"
 b -c 16 -d 10s --creds 10000 --db "$pg" --label "PostgreSQL, 10,000 credentials" > "$out/postgres-10k.json"
 b -c 16 -d 10s --http 1.1 --label "SQLite, HTTP/1.1" > "$out/sqlite-http1.json"
+b -c 16 -d 10s --http 1.1 --plain --label "SQLite, HTTP/1.1 without TLS" > "$out/sqlite-plain.json"
 b -c 16 -d 10s --mode api --creds 100 --label "SQLite, API calls" > "$out/sqlite-api.json"
 b -c 16 -d 10s --mode api --creds 100 --db "$pg" --label "PostgreSQL, API calls" > "$out/postgres-api.json"
 fi

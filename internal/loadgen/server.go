@@ -55,9 +55,10 @@ func (n *Node) AdminFile() string { return filepath.Join(n.DataDir, "admin-crede
 // servingLine is what serve prints on stderr once it accepts connections.
 var servingLine = regexp.MustCompile(`serving (https?://[^\s"]+)`)
 
-// StartNode runs `conncred serve --listen 127.0.0.1:0 --dev --data-dir
-// dataDir args...` and waits (up to a minute) until it serves. Its output
-// goes to dataDir/../<name>.log.
+// StartNode runs `conncred serve --listen 127.0.0.1:0 --data-dir dataDir
+// args...` and waits (up to a minute) until it serves. args must say how it
+// serves: --dev (TLS from a local CA) or --insecure-http. Its output goes to
+// dataDir/../<name>.log.
 func StartNode(ctx context.Context, bin, dataDir string, args ...string) (*Node, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, err
@@ -67,7 +68,7 @@ func StartNode(ctx context.Context, bin, dataDir string, args ...string) (*Node,
 	if err != nil {
 		return nil, err
 	}
-	full := append([]string{"serve", "--listen", "127.0.0.1:0", "--dev", "--data-dir", dataDir}, args...)
+	full := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir}, args...)
 	// Not CommandContext: the node is stopped by Stop, gently, not killed
 	// the moment a context ends.
 	cmd := exec.Command(bin, full...)
@@ -174,6 +175,8 @@ type ClusterOptions struct {
 	Nodes       int
 	// Args are further serve flags, such as --max-active-credentials.
 	Args []string
+	// Plain serves HTTP without TLS (--insecure-http) instead of --dev TLS.
+	Plain bool
 	// Dir holds the data dirs and logs; it is the caller's to remove.
 	Dir string
 }
@@ -202,7 +205,10 @@ func StartCluster(ctx context.Context, o ClusterOptions) (*Cluster, error) {
 		db, c.drop = u, drop
 	}
 	c.DB = db
-	args := append([]string{}, o.Args...)
+	args := append([]string{"--dev"}, o.Args...)
+	if o.Plain {
+		args[0] = "--insecure-http"
+	}
 	if db != "" {
 		args = append(args, "--db", db)
 	}
