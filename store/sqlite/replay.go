@@ -34,7 +34,7 @@ func (s *Store) commitReplay(recs []replayRecord) []error {
 		return errs
 	}
 	if len(recs) == 1 {
-		res, err := s.execUseAssertion(ctx, nil, recs[0])
+		res, err := s.useAssertionIn(ctx, nil)(recs[0])
 		errs[0] = usedErr(res, err)
 		return errs
 	}
@@ -42,8 +42,9 @@ func (s *Store) commitReplay(recs []replayRecord) []error {
 	if err != nil {
 		return fail(err)
 	}
+	insert := s.useAssertionIn(ctx, tx)
 	for i, r := range recs {
-		res, err := s.execUseAssertion(ctx, tx, r)
+		res, err := insert(r)
 		if err = usedErr(res, err); err != nil && conncred.ErrorCode(err) != conncred.EConflict {
 			_ = tx.Rollback()
 			return fail(err)
@@ -56,19 +57,24 @@ func (s *Store) commitReplay(recs []replayRecord) []error {
 	return errs
 }
 
-// execUseAssertion runs the prepared insert, in tx if it is not nil.
-func (s *Store) execUseAssertion(ctx context.Context, tx *sql.Tx, r replayRecord) (sql.Result, error) {
+// useAssertionIn returns the insert of one record, in tx if it is not nil,
+// through the prepared statement (bound to tx once, not per record).
+func (s *Store) useAssertionIn(ctx context.Context, tx *sql.Tx) func(replayRecord) (sql.Result, error) {
+	var exec func(ctx context.Context, args ...any) (sql.Result, error)
 	switch {
 	case s.useAssertion == nil: // opened without migrating: nothing prepared
-		if tx != nil {
-			return tx.ExecContext(ctx, useAssertionSQL, r.key, r.expiresUS)
+		exec = func(ctx context.Context, args ...any) (sql.Result, error) {
+			if tx != nil {
+				return tx.ExecContext(ctx, useAssertionSQL, args...)
+			}
+			return s.w.ExecContext(ctx, useAssertionSQL, args...)
 		}
-		return s.w.ExecContext(ctx, useAssertionSQL, r.key, r.expiresUS)
 	case tx != nil:
-		return tx.StmtContext(ctx, s.useAssertion).ExecContext(ctx, r.key, r.expiresUS)
+		exec = tx.StmtContext(ctx, s.useAssertion).ExecContext
 	default:
-		return s.useAssertion.ExecContext(ctx, r.key, r.expiresUS)
+		exec = s.useAssertion.ExecContext
 	}
+	return func(r replayRecord) (sql.Result, error) { return exec(ctx, r.key, r.expiresUS) }
 }
 
 // usedErr turns an insert that added no row into EConflict.
