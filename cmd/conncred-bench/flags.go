@@ -20,6 +20,7 @@ type config struct {
 	scaleReps int
 	chartOnly bool
 	plain     bool
+	client    string
 
 	// --serve: start the server(s) here.
 	serve       bool
@@ -109,6 +110,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.warmup, "warmup", time.Second, "unmeasured warm-up before each load point")
 	sweep := fs.String("sweep", "", "comma-separated concurrencies to run one after the other, e.g. 1,2,4,8,16,32 (overrides -c)")
 	fs.StringVar(&c.http, "http", "2", "HTTP version: 2 or 1.1")
+	fs.StringVar(&c.client, "client", "net", "net: Go's net/http client; raw: a minimal HTTP/1.1 client, so the generator costs the machine little more than its signatures (--http 1.1)")
 	fs.BoolVar(&c.plain, "plain", false, "serve and drive plain HTTP, without TLS (--serve; HTTP/1.1 only)")
 	fs.BoolVar(&c.clientRemote, "client-remote", false, "leave the client's signature out of the ceiling (the generator is not on the server's machine)")
 	fs.DurationVar(&c.ceilingTime, "ceiling-time", 2*time.Second, "how long to measure each of Ed25519 sign and verify for the ceiling")
@@ -176,6 +178,10 @@ func (c *config) validate() error {
 		return fmt.Errorf("--mode must be token or api, not %q", c.mode)
 	case c.http != "2" && c.http != "1.1":
 		return fmt.Errorf("--http must be 2 or 1.1, not %q", c.http)
+	case c.client != "net" && c.client != "raw":
+		return fmt.Errorf("--client must be net or raw, not %q", c.client)
+	case c.client == "raw" && c.http != "1.1":
+		return errors.New("--client raw speaks HTTP/1.1 only: add --http 1.1")
 	case c.plain && (!c.serve || c.http != "1.1"):
 		return errors.New("--plain needs --serve and --http 1.1 (HTTP/2 without TLS is not served)")
 	case c.creds < 1 || c.creds > maxCreds:

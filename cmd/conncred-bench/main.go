@@ -105,7 +105,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func scenario(cfg *config, env *env) loadgen.Scenario {
 	s := loadgen.Scenario{
 		Label: cfg.label, Mode: loadgen.Mode(cfg.mode), Server: env.server, Nodes: len(env.targets),
-		Credentials: cfg.creds, HTTP: "HTTP/" + cfg.http, TLS: strings.HasPrefix(env.targets[0].URL, "https://"),
+		Credentials: cfg.creds, HTTP: "HTTP/" + cfg.http, TLS: strings.HasPrefix(env.targets[0].URL, "https://"), Client: cfg.client,
 		ClientLocal: !cfg.clientRemote, Warmup: cfg.warmup.String(), Duration: cfg.duration.String(),
 	}
 	if s.Label == "" {

@@ -120,6 +120,8 @@ func TestFlagsRefuse(t *testing.T) {
 		"scale without requests":   {"--serve", "--scale", "10", "--scale-reps", "0"},
 		"chart-only without input": {"--chart-only", "--chart", "x.png"},
 		"plain over HTTP/2":        {"--serve", "--plain"},
+		"raw client over HTTP/2":   {"--serve", "--client", "raw"},
+		"unknown client":           {"--serve", "--client", "curl", "--http", "1.1"},
 		"plain on a target":        {"--target", "http://127.0.0.1:1", "--credentials", "x", "--plain", "--http", "1.1"},
 	} {
 		var errOut bytes.Buffer

@@ -35,7 +35,6 @@ func setUp(ctx context.Context, cfg *config, logf func(string, ...any)) (*env, e
 	for _, c := range cfg.sweep {
 		conns = max(conns, c)
 	}
-	http2 := cfg.http == "2"
 	var admin loadgen.Credential
 	if cfg.serve {
 		dir, err := os.MkdirTemp("", "conncred-bench-")
@@ -73,11 +72,11 @@ func setUp(ctx context.Context, cfg *config, logf func(string, ...any)) (*env, e
 			if cfg.plain {
 				ca = ""
 			}
-			hc, err := loadgen.HTTPClient(ca, http2 && strings.HasPrefix(n.URL, "https://"), conns)
+			t, err := target(cfg, n.URL, ca, conns)
 			if err != nil {
 				return e, err
 			}
-			e.targets = append(e.targets, loadgen.Target{URL: n.URL, Client: hc})
+			e.targets = append(e.targets, t)
 			logf("node %s pid %d, log %s", n.URL, n.PID, n.LogFile)
 		}
 		if admin, err = loadgen.LoadCredential(cl.Nodes[0].AdminFile()); err != nil {
@@ -85,11 +84,11 @@ func setUp(ctx context.Context, cfg *config, logf func(string, ...any)) (*env, e
 		}
 	} else {
 		e.server = cfg.target
-		hc, err := loadgen.HTTPClient(cfg.ca, http2 && strings.HasPrefix(cfg.target, "https://"), conns)
+		t, err := target(cfg, strings.TrimRight(cfg.target, "/"), cfg.ca, conns)
 		if err != nil {
 			return e, err
 		}
-		e.targets = []loadgen.Target{{URL: strings.TrimRight(cfg.target, "/"), Client: hc}}
+		e.targets = []loadgen.Target{t}
 		if cfg.serverPID > 0 {
 			e.pids = []int{cfg.serverPID}
 		}
@@ -121,6 +120,23 @@ func setUp(ctx context.Context, cfg *config, logf func(string, ...any)) (*env, e
 		}
 	}
 	return e, nil
+}
+
+// target makes the client for one node at url: the net/http client, which
+// the set-up (and api mode's token exchanges) always use, and with --client
+// raw the raw dialer the load uses.
+func target(cfg *config, url, ca string, conns int) (loadgen.Target, error) {
+	hc, err := loadgen.HTTPClient(ca, cfg.http == "2" && strings.HasPrefix(url, "https://"), conns)
+	if err != nil {
+		return loadgen.Target{}, err
+	}
+	t := loadgen.Target{URL: url, Client: hc}
+	if cfg.client == "raw" {
+		if t.Raw, err = loadgen.NewRawDialer(url, ca); err != nil {
+			return loadgen.Target{}, err
+		}
+	}
+	return t, nil
 }
 
 // tokens exchanges every signer's credential once, a few at a time.

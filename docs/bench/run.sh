@@ -28,6 +28,12 @@ b -c 16 -d 10s --creds 10000 --db "$pg" --label "PostgreSQL, 10,000 credentials"
 b -c 16 -d 10s --http 1.1 --label "SQLite, HTTP/1.1" > "$out/sqlite-http1.json"
 b -c 16 -d 10s --http 1.1 --plain --label "SQLite, HTTP/1.1 without TLS" > "$out/sqlite-plain.json"
 b -c 16 -d 10s --mode api --creds 100 --label "SQLite, API calls" > "$out/sqlite-api.json"
+# The same server, driven by the raw HTTP/1.1 client, which costs the
+# machine little more than its signatures.
+b --sweep 16,64 -d 8s --http 1.1 --client raw --label "SQLite, raw client" > "$out/sqlite-raw.json"
+b --sweep 16,64 -d 8s --http 1.1 --client raw --db "$pg" --label "PostgreSQL, raw client" > "$out/postgres-raw.json"
+b --sweep 16,64 -d 8s --http 1.1 --client raw --db "$pg" --nodes 2 --label "PostgreSQL, 2 nodes, raw client" > "$out/postgres-2nodes-raw.json"
+b -c 16 -d 10s --http 1.1 --client raw --mode api --creds 100 --label "SQLite, API calls, raw client" > "$out/sqlite-api-raw.json"
 b -c 16 -d 10s --mode api --creds 100 --db "$pg" --label "PostgreSQL, API calls" > "$out/postgres-api.json"
 fi
 

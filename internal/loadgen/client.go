@@ -17,17 +17,9 @@ import (
 // HTTP/1.1. It keeps up to conns connections alive per host, so each of the
 // load's workers keeps its own connection under HTTP/1.1.
 func HTTPClient(caFile string, http2 bool, conns int) (*http.Client, error) {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, err
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("no certificate in %s", caFile)
-		}
-		cfg.RootCAs = pool
+	cfg, err := tlsConfig(caFile)
+	if err != nil {
+		return nil, err
 	}
 	var protos http.Protocols
 	if http2 {
@@ -47,6 +39,24 @@ func HTTPClient(caFile string, http2 bool, conns int) (*http.Client, error) {
 		Protocols:           &protos,
 	}
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second}, nil
+}
+
+// tlsConfig trusts only the CA in caFile, or the system roots if it is
+// empty.
+func tlsConfig(caFile string) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("no certificate in %s", caFile)
+		}
+		cfg.RootCAs = pool
+	}
+	return cfg, nil
 }
 
 // CheckLoopback refuses a URL whose host is not a loopback address, so the

@@ -134,13 +134,16 @@ func TestCreateCredentialsSpreadsOverConnectors(t *testing.T) {
 }
 
 func TestRunTokenMode(t *testing.T) {
-	for _, h2 := range []bool{true, false} {
-		name := "HTTP/1.1"
-		if h2 {
-			name = "HTTP/2"
-		}
-		t.Run(name, func(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		h2, raw bool
+	}{{"HTTP/2", true, false}, {"HTTP/1.1", false, false}, {"raw HTTP/1.1", false, true}} {
+		h2 := tc.h2
+		t.Run(tc.name, func(t *testing.T) {
 			fake, target, a := fixture(t, h2)
+			if tc.raw {
+				target.Raw = rawDialer(t, fake)
+			}
 			creds, err := a.CreateCredentials(context.Background(), 3, 10, 1, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -195,6 +198,20 @@ func TestRunTokenMode(t *testing.T) {
 }
 
 func TestRunAPIModeAndErrors(t *testing.T) {
+	t.Run("net", func(t *testing.T) { testRunAPIModeAndErrors(t, false) })
+	t.Run("raw", func(t *testing.T) { testRunAPIModeAndErrors(t, true) })
+}
+
+func rawDialer(t *testing.T, fake *loadgentest.Server) *loadgen.RawDialer {
+	t.Helper()
+	d, err := loadgen.NewRawDialer(fake.URL, fake.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func testRunAPIModeAndErrors(t *testing.T, raw bool) {
 	fake, target, a := fixture(t, true)
 	creds, err := a.CreateCredentials(context.Background(), 2, 10, 1, nil)
 	if err != nil {
@@ -212,6 +229,9 @@ func TestRunAPIModeAndErrors(t *testing.T) {
 	// One good token, one the server never issued: half the calls fail
 	// with 401, and the result says so by status.
 	tokens = append(tokens[:1], "not-a-token")
+	if raw {
+		target.Raw = rawDialer(t, fake)
+	}
 	res, err := loadgen.Run(context.Background(), loadgen.Load{
 		Mode: loadgen.ModeAPI, Targets: []loadgen.Target{target}, Tokens: tokens,
 		Concurrency: 2, Duration: 500 * time.Millisecond,

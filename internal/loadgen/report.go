@@ -30,7 +30,10 @@ type Scenario struct {
 	Nodes       int    `json:"nodes"`
 	Credentials int    `json:"credentials"`
 	HTTP        string `json:"http"` // HTTP/2 or HTTP/1.1
-	TLS         bool   `json:"tls"`
+	// Client is the generator's HTTP client: "net" (Go's net/http) or
+	// "raw" (the minimal HTTP/1.1 client).
+	Client string `json:"client,omitempty"`
+	TLS    bool   `json:"tls"`
 	// ClientLocal says the generator shared the server's machine, so the
 	// ceiling includes the client's signatures.
 	ClientLocal bool   `json:"clientLocal"`
@@ -107,8 +110,12 @@ func (r *Report) WriteText(w io.Writer) error {
 		tls = "plaintext"
 	}
 	fmt.Fprintf(w, "scenario: %s — %s\n", s.Label, what)
-	fmt.Fprintf(w, "server:   %s, %d node(s), %d credential(s), %s over %s, %s warm-up + %s per point\n",
-		s.Server, s.Nodes, s.Credentials, s.HTTP, tls, s.Warmup, s.Duration)
+	client := ""
+	if s.Client == "raw" {
+		client = " (raw client)"
+	}
+	fmt.Fprintf(w, "server:   %s, %d node(s), %d credential(s), %s over %s%s, %s warm-up + %s per point\n",
+		s.Server, s.Nodes, s.Credentials, s.HTTP, tls, client, s.Warmup, s.Duration)
 	fmt.Fprintf(w, "machine:  %d × %s, %s, %s\n", m.CPUs, m.Model, m.Go, m.OS)
 	fmt.Fprintf(w, "ceiling:  Ed25519 on %d cores: sign %.0f/s (%.1f µs/core), verify %.0f/s (%.1f µs/core)\n",
 		c.Procs, c.SignPerSec, perCore(c.Procs, c.SignPerSec), c.VerifyPerSec, perCore(c.Procs, c.VerifyPerSec))

@@ -27,10 +27,12 @@ const (
 	ModeAPI   Mode = "api"
 )
 
-// Target is one server node and the client that reaches it.
+// Target is one server node and the client that reaches it: Raw, if set,
+// else Client.
 type Target struct {
 	URL    string // https://127.0.0.1:port
 	Client *http.Client
+	Raw    *RawDialer
 }
 
 // Load is one load point: who is driven, with what, how hard, how long.
@@ -253,6 +255,7 @@ type worker struct {
 	from     time.Time
 	end      time.Time
 	body     bytes.Buffer
+	raw      []rawConn // one per target, for targets with a RawDialer
 	hist     histogram
 	requests int64
 	ok       int64
@@ -263,6 +266,11 @@ type worker struct {
 
 func (w *worker) loop(ctx context.Context) {
 	l := w.load
+	defer func() {
+		for i := range w.raw {
+			w.raw[i].close()
+		}
+	}()
 	for ctx.Err() == nil {
 		now := time.Now()
 		if !now.Before(w.end) {
@@ -272,6 +280,10 @@ func (w *worker) loop(ctx context.Context) {
 		// load spreads evenly over each.
 		i := w.next.Add(1) - 1
 		t := l.Targets[i%uint64(len(l.Targets))]
+		if t.Raw != nil {
+			w.sendRaw(ctx, i, now)
+			continue
+		}
 		var req *http.Request
 		var err error
 		if l.Mode == ModeToken {
@@ -292,29 +304,59 @@ func (w *worker) loop(ctx context.Context) {
 		}
 		t0 := time.Now()
 		status, err := w.send(t.Client, req)
-		t1 := time.Now()
-		good := err == nil && status == http.StatusOK
-		w.live.done.Add(1)
-		if !good {
-			w.live.failed.Add(1)
-		}
-		// Only requests that complete inside the window count: warm-up
-		// ones are not, and neither are those the deadline cut short.
-		if t1.Before(w.from) || t1.After(w.end) || ctx.Err() != nil {
-			continue
-		}
-		w.requests++
-		switch {
-		case err != nil && status != 0:
-			w.fail(strconv.Itoa(status)+" malformed", err)
-		case err != nil:
-			w.fail("transport", err)
-		case !good:
-			w.errors[strconv.Itoa(status)]++
-		default:
-			w.ok++
-			w.hist.record(t1.Sub(t0))
-		}
+		w.tally(ctx, t0, status, err)
+	}
+}
+
+// sendRaw sends request number i to its target over the worker's raw
+// connection to it.
+func (w *worker) sendRaw(ctx context.Context, i uint64, now time.Time) {
+	l := w.load
+	ti := i % uint64(len(l.Targets))
+	if w.raw == nil {
+		w.raw = make([]rawConn, len(l.Targets))
+	}
+	c := &w.raw[ti]
+	c.d = l.Targets[ti].Raw
+	t0 := time.Now()
+	var status int
+	var err error
+	if l.Mode == ModeToken {
+		form := l.Signers[i%uint64(len(l.Signers))].TokenForm(now)
+		status, err = c.do("POST", TokenPath, "Content-Type: application/x-www-form-urlencoded\r\n", form, &w.body)
+	} else {
+		status, err = c.do("GET", IntrospectPath, "Authorization: Bearer "+l.Tokens[i%uint64(len(l.Tokens))]+"\r\n", "", &w.body)
+	}
+	if err == nil {
+		err = w.checkBody(status)
+	}
+	w.tally(ctx, t0, status, err)
+}
+
+// tally counts one answered (or failed) request that started at t0.
+func (w *worker) tally(ctx context.Context, t0 time.Time, status int, err error) {
+	t1 := time.Now()
+	good := err == nil && status == http.StatusOK
+	w.live.done.Add(1)
+	if !good {
+		w.live.failed.Add(1)
+	}
+	// Only requests that complete inside the window count: warm-up ones
+	// are not, and neither are those the deadline cut short.
+	if t1.Before(w.from) || t1.After(w.end) || ctx.Err() != nil {
+		return
+	}
+	w.requests++
+	switch {
+	case err != nil && status != 0:
+		w.fail(strconv.Itoa(status)+" malformed", err)
+	case err != nil:
+		w.fail("transport", err)
+	case !good:
+		w.errors[strconv.Itoa(status)]++
+	default:
+		w.ok++
+		w.hist.record(t1.Sub(t0))
 	}
 }
 
@@ -338,8 +380,14 @@ func (w *worker) send(hc *http.Client, req *http.Request) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if resp.StatusCode == http.StatusOK && w.load.Mode == ModeToken && !bytes.Contains(w.body.Bytes(), []byte(`"access_token"`)) {
-		return resp.StatusCode, errors.New("a 200 answer without an access_token")
+	return resp.StatusCode, w.checkBody(resp.StatusCode)
+}
+
+// checkBody checks that a 200 answer to a token exchange, now in w.body,
+// carries an access token.
+func (w *worker) checkBody(status int) error {
+	if status == http.StatusOK && w.load.Mode == ModeToken && !bytes.Contains(w.body.Bytes(), []byte(`"access_token"`)) {
+		return errors.New("a 200 answer without an access_token")
 	}
-	return resp.StatusCode, nil
+	return nil
 }
