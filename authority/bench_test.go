@@ -129,7 +129,7 @@ func BenchmarkReplayCheck(b *testing.B) {
 	b.Run("key", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			replayKey(t0, cred.ClientID, j)
+			replayKey(t0, cred.ClientID, "", j)
 		}
 	})
 	// The one write of an exchange: an insert under a unique key.

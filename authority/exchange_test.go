@@ -373,24 +373,27 @@ func TestReplayKey(t *testing.T) {
 		return j
 	}
 	a := officialAssertion("c@h/ccc", "h", now)
-	first := replayKey(now.Add(2*time.Minute), "c@h/ccc", parse(a))
-	if again := replayKey(now.Add(2*time.Minute), "c@h/ccc", parse(a)); again != first {
+	first := replayKey(now.Add(2*time.Minute), "c@h/ccc", "", parse(a))
+	if again := replayKey(now.Add(2*time.Minute), "c@h/ccc", "", parse(a)); again != first {
 		t.Fatalf("one assertion, two keys: %q, %q", first, again)
 	}
 	other := officialAssertion("c@h/ccc", "h", now)
 	other.header["nonce"] = "another-nonce"
-	if k := replayKey(now.Add(2*time.Minute), "c@h/ccc", parse(other)); k == first {
+	if k := replayKey(now.Add(2*time.Minute), "c@h/ccc", "", parse(other)); k == first {
 		t.Fatal("two nonces, one key")
+	}
+	if k := replayKey(now.Add(2*time.Minute), "c@h/ccc", "jti-1", parse(a)); k == first {
+		t.Fatal("a jti does not change the key")
 	}
 	noNonce := officialAssertion("c@h/ccc", "h", now)
 	delete(noNonce.header, "nonce")
-	if k := replayKey(now.Add(2*time.Minute), "c@h/ccc", parse(noNonce)); k == first {
+	if k := replayKey(now.Add(2*time.Minute), "c@h/ccc", "", parse(noNonce)); k == first {
 		t.Fatal("an assertion without a nonce has the key of one with")
 	}
 	// Later exps sort later, across a change in the number of digits of
 	// the seconds, and the key never reveals the nonce.
 	for _, pair := range [][2]time.Time{{now, now.Add(time.Second)}, {time.Unix(9_999_999_999, 0), time.Unix(10_000_000_000, 0)}} {
-		early, late := replayKey(pair[0], "c@h/ccc", parse(a)), replayKey(pair[1], "c@h/ccc", parse(a))
+		early, late := replayKey(pair[0], "c@h/ccc", "", parse(a)), replayKey(pair[1], "c@h/ccc", "", parse(a))
 		if !(early < late) {
 			t.Errorf("key for exp %v does not sort before the key for %v: %q, %q", pair[0], pair[1], early, late)
 		}
