@@ -75,10 +75,12 @@ Or drive a running server on this machine:
   conncred-bench --target https://127.0.0.1:8443 --ca ca.pem --credentials admin-credential.json [--server-pid PID] [flags]
 
 Examples:
-  conncred-bench --serve -c 8 -d 10s
+  conncred-bench --serve -d 10s
   conncred-bench --serve --creds 10000 -c 16
   conncred-bench --serve --mode api -c 16
-  conncred-bench --serve --sweep 1,2,4,8,16,32 -d 5s --chart sweep.png
+  conncred-bench --serve --http 1.1 --client raw -c 64
+  conncred-bench --serve --sweep 1,2,4,8,16,32,64 -d 5s --chart sweep.png
+  conncred-bench --serve --scale 1000,1000000
 
 Flags:
 `
@@ -105,7 +107,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.mode, "mode", "token", "token: POST /auth/v1/token with a fresh assertion each; api: GET /api/v1/auth/introspect with bearer tokens")
 	fs.IntVar(&c.creds, "creds", 1, "credentials to create and use round-robin")
 	fs.IntVar(&c.perConnector, "per-connector", 0, "credentials per connector (default 1000 with --serve, which raises the server's cap; 10 with --target)")
-	fs.IntVar(&c.concurrency, "c", 8, "concurrent workers, each with one request in flight")
+	fs.IntVar(&c.concurrency, "c", 32, "concurrent workers, each with one request in flight (the default saturates a small server; -c 1 measures latency)")
 	fs.DurationVar(&c.duration, "d", 10*time.Second, "measured duration of each load point")
 	fs.DurationVar(&c.warmup, "warmup", time.Second, "unmeasured warm-up before each load point")
 	sweep := fs.String("sweep", "", "comma-separated concurrencies to run one after the other, e.g. 1,2,4,8,16,32 (overrides -c)")

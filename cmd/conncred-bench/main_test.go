@@ -138,7 +138,7 @@ func TestFlagsRefuse(t *testing.T) {
 		t.Errorf("--scale: %v, %+v", err, c)
 	}
 	c, err = parseFlags([]string{"--serve", "--db", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "--nodes", "2"}, &bytes.Buffer{})
-	if err != nil || c.perConnector != 1000 || len(c.sweep) != 1 || c.sweep[0] != 8 {
+	if err != nil || c.perConnector != 1000 || len(c.sweep) != 1 || c.sweep[0] != 32 {
 		t.Errorf("serve on local PostgreSQL: %v, %+v", err, c)
 	}
 }
