@@ -43,6 +43,9 @@ func TestSweepAgainstTarget(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatal(err)
 	}
+	if len(rep.CeilingRuns) != 2 || rep.Ceiling != rep.CeilingRuns[0].Max(rep.CeilingRuns[1]) {
+		t.Errorf("ceiling %+v is not the faster of its runs %+v", rep.Ceiling, rep.CeilingRuns)
+	}
 	if len(rep.Results) != 3 || rep.CeilingRate <= 0 || rep.Scenario.HTTP != "HTTP/1.1" || !rep.Scenario.ClientLocal {
 		t.Fatalf("report: %+v", rep)
 	}

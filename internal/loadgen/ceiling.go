@@ -35,6 +35,15 @@ func (c Ceiling) Exchange(clientLocal bool) float64 {
 	return 1 / cost
 }
 
+// Max returns the faster of c and o for each operation. A run measures the
+// ceiling before and after its load and divides by the faster of the two:
+// a machine that slowed down for one measurement (they swing 2x from one
+// minute to the next) must not make the load look closer to its ceiling
+// than it was.
+func (c Ceiling) Max(o Ceiling) Ceiling {
+	return Ceiling{Procs: max(c.Procs, o.Procs), SignPerSec: max(c.SignPerSec, o.SignPerSec), VerifyPerSec: max(c.VerifyPerSec, o.VerifyPerSec)}
+}
+
 // API returns the ceiling of authenticated API calls: each one verifies the
 // bearer token's signature once, and nothing else is cryptography.
 func (c Ceiling) API() float64 { return c.VerifyPerSec }

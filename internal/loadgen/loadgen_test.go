@@ -279,3 +279,22 @@ func TestRunValidates(t *testing.T) {
 		}
 	}
 }
+
+// TestCeilingMax: the ratio is against the faster measurement of each
+// operation, so a slow moment during one of them never flatters the load.
+func TestCeilingMax(t *testing.T) {
+	before := loadgen.Ceiling{Procs: 2, SignPerSec: 80000, VerifyPerSec: 30000}
+	after := loadgen.Ceiling{Procs: 2, SignPerSec: 60000, VerifyPerSec: 36000}
+	got := before.Max(after)
+	if got.SignPerSec != 80000 || got.VerifyPerSec != 36000 || got.Procs != 2 {
+		t.Fatalf("Max: %+v", got)
+	}
+	if got.Exchange(true) < before.Exchange(true) || got.Exchange(true) < after.Exchange(true) {
+		t.Errorf("the combined ceiling %v is below one of its measurements", got.Exchange(true))
+	}
+	rep := loadgen.Report{Scenario: loadgen.Scenario{Mode: loadgen.ModeToken, ClientLocal: true}, Results: []loadgen.Result{{Throughput: 1000}}}
+	rep.SetCeiling(got)
+	if want := 1000 / got.Exchange(true); rep.Results[0].Ratio != want {
+		t.Errorf("ratio %v, want %v", rep.Results[0].Ratio, want)
+	}
+}

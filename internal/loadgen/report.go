@@ -16,6 +16,9 @@ type Report struct {
 	Scenario Scenario `json:"scenario"`
 	Machine  Machine  `json:"machine"`
 	Ceiling  Ceiling  `json:"ceiling"`
+	// CeilingRuns are the ceiling's measurements, before and after the
+	// load; Ceiling is the faster of them (Ceiling.Max).
+	CeilingRuns []Ceiling `json:"ceilingRuns,omitempty"`
 	// CeilingRate is the ceiling of this scenario's mode, in requests per
 	// second; every result's Ratio is against it.
 	CeilingRate float64  `json:"ceilingRate"`
@@ -119,6 +122,13 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "machine:  %d × %s, %s, %s\n", m.CPUs, m.Model, m.Go, m.OS)
 	fmt.Fprintf(w, "ceiling:  Ed25519 on %d cores: sign %.0f/s (%.1f µs/core), verify %.0f/s (%.1f µs/core)\n",
 		c.Procs, c.SignPerSec, perCore(c.Procs, c.SignPerSec), c.VerifyPerSec, perCore(c.Procs, c.VerifyPerSec))
+	if len(r.CeilingRuns) > 1 {
+		fmt.Fprintf(w, "          the faster of %d measurements (before and after the load):", len(r.CeilingRuns))
+		for _, run := range r.CeilingRuns {
+			fmt.Fprintf(w, " sign %.0f/s verify %.0f/s;", run.SignPerSec, run.VerifyPerSec)
+		}
+		fmt.Fprintln(w)
+	}
 	switch {
 	case s.Mode == ModeAPI:
 		fmt.Fprintf(w, "          api ceiling = V = %.0f req/s\n", r.CeilingRate)
