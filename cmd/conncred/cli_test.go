@@ -293,3 +293,61 @@ func TestTuneGC(t *testing.T) {
 		t.Errorf("GOGC=150: %d in force, want 150", got)
 	}
 }
+
+// TestMaxConns: with --max-conns 2, a third connection is not served while
+// two are open, and is served as soon as one of them closes.
+func TestMaxConns(t *testing.T) {
+	cfg := serveConfig{Listen: "127.0.0.1:0", MaxConns: 2, ReadHeaderTimeout: time.Minute, IdleTimeout: time.Minute}
+	ln, err := listen(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httpServer(cfg, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }), slog.New(slog.DiscardHandler))
+	go srv.Serve(ln)
+	defer srv.Close()
+	addr := ln.Addr().String()
+	get := func(c net.Conn) (string, error) {
+		if _, err := c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+			return "", err
+		}
+		buf := make([]byte, 512)
+		n, err := c.Read(buf)
+		return string(buf[:n]), err
+	}
+	var open []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if got, err := get(c); err != nil || !strings.HasPrefix(got, "HTTP/1.1 200") {
+			t.Fatalf("connection %d: %q, %v", len(open)+1, got, err)
+		}
+		open = append(open, c) // kept alive, idle
+	}
+	third, err := net.Dial("tcp", addr) // the kernel accepts it; the server does not
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer third.Close()
+	answered := make(chan string, 1)
+	go func() {
+		got, _ := get(third)
+		answered <- got
+	}()
+	select {
+	case got := <-answered:
+		t.Fatalf("a third connection was served past --max-conns 2: %q", got)
+	case <-time.After(300 * time.Millisecond):
+	}
+	open[0].Close()
+	select {
+	case got := <-answered:
+		if !strings.HasPrefix(got, "HTTP/1.1 200") {
+			t.Fatalf("third connection after one closed: %q", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the third connection was not served after one of the two closed")
+	}
+}

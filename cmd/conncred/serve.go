@@ -174,11 +174,10 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		return err
 	}
 
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, err := listen(cfg)
 	if err != nil {
-		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+		return err
 	}
-	ln = netutil.LimitListener(ln, cfg.MaxConns)
 	srv := httpServer(cfg, server.New(server.Config{MaxBodyBytes: cfg.MaxBodyBytes, FailedTokenLimit: cfg.FailedTokenLimit, TrustProxyHeaders: cfg.TrustProxyHeaders}, auth, log), log)
 	scheme, caFile := "https", ""
 	switch {
@@ -237,6 +236,17 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintln(stderr, "conncred: stopped")
 	return nil
+}
+
+// listen opens the API's listener with --max-conns applied: past the limit,
+// new connections wait in the kernel's accept queue until one closes,
+// rather than each costing a goroutine and buffers.
+func listen(cfg serveConfig) (net.Listener, error) {
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+	}
+	return netutil.LimitListener(ln, cfg.MaxConns), nil
 }
 
 // httpServer applies the configured limits to the HTTP server.
