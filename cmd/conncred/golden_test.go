@@ -66,7 +66,9 @@ func TestCLIGolden(t *testing.T) {
 		{"credential-list", func() []string { return append([]string{"credential", "list"}, ac...) }},
 		{"credential-revoke", func() []string { return append([]string{"credential", "revoke", "--id", cred()}, ac...) }},
 		{"credential-get-revoked", func() []string { return append([]string{"credential", "get", "--id", cred()}, ac...) }},
-		{"credential-get-unknown", func() []string { return append([]string{"credential", "get", "--id", "2HErg7BRmNdHgX8sTCWVq4E1fz0"}, ac...) }},
+		{"credential-get-unknown", func() []string {
+			return append([]string{"credential", "get", "--id", "2HErg7BRmNdHgX8sTCWVq4E1fz0"}, ac...)
+		}},
 		{"credential-get-missing-flag", func() []string { return []string{"credential", "get", "--app", app.App.ID} }},
 		{"whoami", func() []string { return []string{"whoami"} }},
 	} {
