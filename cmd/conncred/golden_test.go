@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -74,7 +75,7 @@ func TestCLIGolden(t *testing.T) {
 	} {
 		t.Run(step.name, func(t *testing.T) {
 			out, errOut, code := e.run(t, step.args()...)
-			got := normalizeGolden("exit "+itoa(code)+"\n--- stdout\n"+out+"--- stderr\n"+errOut, e.dir)
+			got := normalizeGolden("exit "+strconv.Itoa(code)+"\n--- stdout\n"+out+"--- stderr\n"+errOut, e.dir)
 			path := filepath.Join("testdata", "golden", step.name+".txt")
 			if *update {
 				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -94,22 +95,4 @@ func TestCLIGolden(t *testing.T) {
 			}
 		})
 	}
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	if neg {
-		b = append([]byte{'-'}, b...)
-	}
-	return string(b)
 }
