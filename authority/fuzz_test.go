@@ -1,8 +1,10 @@
 package authority
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -53,4 +55,58 @@ func FuzzExchange(f *testing.F) {
 			t.Fatalf("Exchange(%q, %q): not a TokenError: %v", clientID, assertion, err)
 		}
 	})
+}
+
+// FuzzDecodeHeader holds decodeHeader to a plain reference: the header is a
+// JSON object (null, arrays and scalars refused), no member is named twice,
+// none is in refusedHeaderMembers, and what it returns is what Unmarshal
+// gives.
+func FuzzDecodeHeader(f *testing.F) {
+	for _, v := range []string{
+		`{"alg":"EdDSA","nonce":"n"}`, `{"alg":"EdDSA","alg":"none"}`, `{"alg":"EdDSA","jwk":{}}`,
+		`null`, `[]`, `"x"`, `{"alg":"EdDSA"} x`, `{"alg":5}`, `{"a":{"jwk":1},"alg":"EdDSA"}`, ` {"kid":"k","KID":"K"} `,
+	} {
+		f.Add([]byte(v))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, err := decodeHeader(b)
+		want, wantOK := referenceHeader(b)
+		if (err == nil) != wantOK || (err == nil && h != want) {
+			t.Fatalf("decodeHeader(%q) = %+v, %v; the reference says %+v, ok=%v", b, h, err, want, wantOK)
+		}
+	})
+}
+
+// referenceHeader is decodeHeader written the slow, obvious way: decode to
+// a map (which must be a non-nil object), look for refused names, count
+// every top-level name by walking the tokens, then decode the struct.
+func referenceHeader(b []byte) (jwsHeader, bool) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil || raw == nil {
+		return jwsHeader{}, false
+	}
+	for _, m := range refusedHeaderMembers {
+		if _, ok := raw[m]; ok {
+			return jwsHeader{}, false
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.Token() // {
+	names := 0
+	for dec.More() {
+		dec.Token()
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return jwsHeader{}, false
+		}
+		names++
+	}
+	if names != len(raw) {
+		return jwsHeader{}, false // a name given twice
+	}
+	var h jwsHeader
+	if err := json.Unmarshal(b, &h); err != nil {
+		return jwsHeader{}, false
+	}
+	return h, true
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 )
 
@@ -93,23 +94,16 @@ func parseJWS(token string) (*compactJWS, error) {
 }
 
 // decodeHeader decodes the protected header, refusing duplicate members and
-// the members in refusedHeaderMembers.
+// the members in refusedHeaderMembers: Unmarshal checks the syntax and
+// fills the header, one walk over the members finds the rest.
 func decodeHeader(b []byte) (jwsHeader, error) {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil || raw == nil {
-		return jwsHeader{}, errJWSHeader
-	}
-	for _, m := range refusedHeaderMembers {
-		if _, ok := raw[m]; ok {
-			return jwsHeader{}, errJWSMembers
-		}
-	}
-	if hasDuplicateKeys(b) {
-		return jwsHeader{}, errJWSMembers
-	}
 	var h jwsHeader
-	if err := json.Unmarshal(b, &h); err != nil {
+	// A struct also takes null without complaint; a header must be an object.
+	if err := json.Unmarshal(b, &h); err != nil || bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
 		return jwsHeader{}, errJWSHeader
+	}
+	if badMembers(b, refusedHeaderMembers) {
+		return jwsHeader{}, errJWSMembers
 	}
 	return h, nil
 }
@@ -117,19 +111,24 @@ func decodeHeader(b []byte) (jwsHeader, error) {
 // hasDuplicateKeys reports whether the top-level JSON object b names a key
 // twice. Go's decoder keeps the last; another library might keep the first,
 // and the two would then disagree about what was signed.
-func hasDuplicateKeys(b []byte) bool {
+func hasDuplicateKeys(b []byte) bool { return badMembers(b, nil) }
+
+// badMembers reports whether the top-level JSON object b names a member
+// twice or names one of refused. Input that is not a JSON object reports
+// false: the caller's Unmarshal refuses it.
+func badMembers(b []byte, refused []string) bool {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return false
 	}
-	seen := map[string]bool{}
+	seen := make(map[string]bool, 8)
 	for dec.More() {
 		t, err := dec.Token()
 		if err != nil {
 			return false
 		}
 		k, _ := t.(string)
-		if seen[k] {
+		if seen[k] || slices.Contains(refused, k) {
 			return true
 		}
 		seen[k] = true
