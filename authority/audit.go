@@ -3,6 +3,7 @@ package authority
 import (
 	"context"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
@@ -18,17 +19,19 @@ const (
 
 // auditor buffers audit events and writes them in batches. Token events are
 // counted, not stored one by one: all issued (or refused for one reason) in
-// the same minute for the same credential, actor and source become one
+// the same minute for the same credential, actor and source IP become one
 // record with a Count, so an exchange storm or an attack cannot flood the
 // table. Other events are stored individually.
 type auditor struct {
 	store conncred.Store
 	log   *slog.Logger
 	sink  func(conncred.AuditEvent)
+	limit int // most pending events and most counted records (maxPendingAudit)
 
-	mu      sync.Mutex
-	pending []conncred.AuditEvent
-	counted map[countKey]*conncred.AuditEvent
+	mu       sync.Mutex
+	pending  []conncred.AuditEvent
+	counted  map[countKey]*conncred.AuditEvent
+	overflow int // counted records folded into an overflow record since the last flush
 }
 
 type countKey struct {
@@ -42,7 +45,7 @@ type countKey struct {
 const maxPendingAudit = 100_000
 
 func newAuditor(store conncred.Store, log *slog.Logger, sink func(conncred.AuditEvent)) *auditor {
-	return &auditor{store: store, log: log, sink: sink, counted: map[countKey]*conncred.AuditEvent{}}
+	return &auditor{store: store, log: log, sink: sink, limit: maxPendingAudit, counted: map[countKey]*conncred.AuditEvent{}}
 }
 
 // record fills in the event's id, actor, source and outcome from ctx, and
@@ -74,19 +77,28 @@ func (au *auditor) add(e conncred.AuditEvent) {
 	au.mu.Lock()
 	defer au.mu.Unlock()
 	if e.Kind == AuditTokenIssued || e.Kind == AuditTokenRefused {
+		// A counted record stands for many requests, from many connections
+		// of one client: the source is its IP, without the ephemeral port,
+		// or every connection would make a record of its own.
+		e.Source = hostOnly(e.Source)
 		k := countKey{e.Kind, e.CredentialID, e.Actor, e.Source, e.Reason, e.Time.Unix() / 60}
+		if _, ok := au.counted[k]; !ok && len(au.counted) >= au.limit {
+			// Full (a flood of distinct clients or credentials): the event
+			// is still counted, in one record per kind and reason that
+			// names no credential, actor or source, rather than lost.
+			k = countKey{kind: e.Kind, reason: e.Reason, minute: k.minute}
+			e.CredentialID, e.AppID, e.ConnectorID, e.Actor, e.Source = "", "", "", "(overflow)", ""
+			au.overflow++
+		}
 		if c, ok := au.counted[k]; ok {
 			c.Count += e.Count
-			return
-		}
-		if len(au.counted) >= maxPendingAudit {
 			return
 		}
 		e.Time = time.Unix(k.minute*60, 0).UTC()
 		au.counted[k] = &e
 		return
 	}
-	if len(au.pending) >= maxPendingAudit {
+	if len(au.pending) >= au.limit {
 		au.log.Error("audit buffer full; dropping event", "kind", e.Kind)
 		return
 	}
@@ -113,18 +125,36 @@ func (au *auditor) write(ctx context.Context, now time.Time, all bool) {
 			delete(au.counted, k)
 		}
 	}
+	overflow := au.overflow
+	au.overflow = 0
 	au.mu.Unlock()
+	if overflow > 0 {
+		au.log.Warn("audit: too many distinct token-event records in one minute; folded some into overflow records without credential or source", "folded", overflow)
+	}
 	if len(batch) == 0 {
 		return
 	}
 	if err := au.store.AppendAudit(ctx, batch); err != nil {
 		au.log.Warn("writing audit events; will retry", "events", len(batch), "err", err)
 		au.mu.Lock()
-		if len(au.pending)+len(batch) <= maxPendingAudit {
+		kept := len(au.pending)+len(batch) <= au.limit
+		if kept {
 			au.pending = append(batch, au.pending...)
 		}
 		au.mu.Unlock()
+		if !kept {
+			au.log.Error("audit buffer full while the store is failing; dropping events", "events", len(batch))
+		}
 	}
+}
+
+// hostOnly returns the host of a host:port address, or addr unchanged when
+// it has no port (an X-Forwarded-For value, "system").
+func hostOnly(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
 }
 
 // AuditQuery selects audit events for ListAudit.

@@ -2,6 +2,8 @@ package authority
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -53,8 +55,8 @@ func TestAuditTrail(t *testing.T) {
 	if e := got["credential.created/"]; e.Actor != "system" || e.Source != "192.0.2.7:5000" || e.Outcome != "success" {
 		t.Errorf("credential.created: %+v", e)
 	}
-	if e := got["token.issued/"]; e.Count != 3 {
-		t.Errorf("token.issued count %d, want 3", e.Count)
+	if e := got["token.issued/"]; e.Count != 3 || e.Source != "192.0.2.7" {
+		t.Errorf("token.issued: count %d source %q, want 3 from 192.0.2.7", e.Count, e.Source)
 	}
 	// The test's nonce comes from the clock, so both sends of the last
 	// assertion repeat the third exchange's nonce: two replays, one record.
@@ -125,5 +127,60 @@ func TestRevokeAndRotateStorm(t *testing.T) {
 		if err != nil || c.DeletedAt == nil {
 			t.Fatalf("revoked credential %s is not revoked: %+v %v", id, c.DeletedAt, err)
 		}
+	}
+}
+
+// auditCapture keeps what the auditor writes.
+type auditCapture struct {
+	conncred.Store
+	mu     sync.Mutex
+	events []conncred.AuditEvent
+}
+
+func (c *auditCapture) AppendAudit(_ context.Context, events []conncred.AuditEvent) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.events = append(c.events, events...)
+	return nil
+}
+
+// TestAuditCountsFoldAndOverflow: token events from one client's many
+// connections fold into one record per minute under its IP, and when a
+// flood of distinct credentials fills the buffer every further event is
+// still counted, in an overflow record, never dropped.
+func TestAuditCountsFoldAndOverflow(t *testing.T) {
+	capture := &auditCapture{}
+	au := newAuditor(capture, slog.New(slog.DiscardHandler), nil)
+	au.limit = 3
+	at := time.Date(2026, 11, 29, 10, 0, 5, 0, time.UTC)
+	issued := func(cred, source string) {
+		au.add(conncred.AuditEvent{Kind: AuditTokenIssued, Time: at, CredentialID: cred, Actor: cred + "@h/ccc", Source: source, Outcome: "success", Count: 1})
+	}
+	for port := range 50 {
+		issued("c1", fmt.Sprintf("192.0.2.7:%d", 40000+port))
+	}
+	issued("c1", "[2001:db8::7]:443")
+	for i := range 20 { // 20 more credentials into a buffer of 3 records
+		issued(fmt.Sprintf("c%d", i+2), "192.0.2.8:1")
+	}
+	au.flushAll(context.Background(), at)
+
+	total := 0
+	bySource := map[string]int{}
+	for _, e := range capture.events {
+		total += e.Count
+		bySource[e.CredentialID+" "+e.Source+" "+e.Actor] += e.Count
+	}
+	if total != 71 {
+		t.Errorf("%d token events counted in %d records, want all 71: %+v", total, len(capture.events), capture.events)
+	}
+	if n := bySource["c1 192.0.2.7 c1@h/ccc"]; n != 50 {
+		t.Errorf("50 events from one IP on 50 ports: %d in its record; records %v", n, bySource)
+	}
+	if n := bySource["c1 2001:db8::7 c1@h/ccc"]; n != 1 {
+		t.Errorf("the IPv6 client: %v", bySource)
+	}
+	if n := bySource["  (overflow)"]; n != 19 || len(capture.events) != 4 {
+		t.Errorf("overflow: %d events in it, %d records; want 19 in one of 4 records: %v", n, len(capture.events), bySource)
 	}
 }
