@@ -140,6 +140,16 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("creating the data directory: %w", err)
 	}
+	if path := sqlitePath(cfg.DB, cfg.DataDir); path != "" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return fmt.Errorf("creating the database directory: %w", err)
+		}
+		unlock, err := lockSQLite(path)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
 	store, err := openStore(ctx, cfg.DB, cfg.DataDir)
 	if err != nil {
 		return err

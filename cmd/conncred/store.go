@@ -17,11 +17,10 @@ func openStore(ctx context.Context, db, dataDir string) (conncred.Store, error) 
 }
 
 func openStoreMode(ctx context.Context, db, dataDir string, migrate bool) (conncred.Store, error) {
+	if path := sqlitePath(db, dataDir); path != "" {
+		return openSQLite(ctx, path, migrate)
+	}
 	switch {
-	case db == "":
-		return openSQLite(ctx, filepath.Join(dataDir, "conncred.db"), migrate)
-	case strings.HasPrefix(db, "sqlite:"):
-		return openSQLite(ctx, strings.TrimPrefix(db, "sqlite:"), migrate)
 	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
 		return openPostgres(ctx, db, migrate)
 	default:
@@ -41,6 +40,18 @@ func openSQLite(ctx context.Context, path string, migrate bool) (conncred.Store,
 		return nil, fmt.Errorf("opening SQLite database %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// sqlitePath returns the SQLite database file that --db and --data-dir name,
+// or "" when the database is not SQLite.
+func sqlitePath(db, dataDir string) string {
+	switch {
+	case db == "":
+		return filepath.Join(dataDir, "conncred.db")
+	case strings.HasPrefix(db, "sqlite:"):
+		return strings.TrimPrefix(db, "sqlite:")
+	}
+	return ""
 }
 
 // describeDB names the database for humans, without any password.

@@ -156,3 +156,26 @@ func mustJSON(t *testing.T, s string, v any) {
 		t.Fatalf("not JSON: %v\n%s", err, s)
 	}
 }
+
+// TestOneServerPerSQLiteFile: a second `conncred serve` on a data dir whose
+// database another one is serving refuses to start, says why, and leaves
+// the first one serving.
+func TestOneServerPerSQLiteFile(t *testing.T) {
+	dir := t.TempDir()
+	first := Start(t, dir, "--dev")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, stderr, err := Run(ctx, t, nil, "serve", "--dev", "--data-dir", dir, "--listen", "127.0.0.1:0")
+	if err == nil || ctx.Err() != nil || !strings.Contains(stderr, "another conncred serve is using") {
+		t.Fatalf("second serve on one SQLite database: err %v (context %v), stderr:\n%s", err, ctx.Err(), stderr)
+	}
+	hc := first.HTTPClient(t)
+	resp, err := hc.Get(first.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("the first server after the refused second: %d", resp.StatusCode)
+	}
+}
