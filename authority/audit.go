@@ -3,7 +3,6 @@ package authority
 import (
 	"context"
 	"log/slog"
-	"net"
 	"sync"
 	"time"
 
@@ -80,7 +79,7 @@ func (au *auditor) add(e conncred.AuditEvent) {
 		// A counted record stands for many requests, from many connections
 		// of one client: the source is its IP, without the ephemeral port,
 		// or every connection would make a record of its own.
-		e.Source = hostOnly(e.Source)
+		e.Source = stripPort(e.Source)
 		k := countKey{e.Kind, e.CredentialID, e.Actor, e.Source, e.Reason, e.Time.Unix() / 60}
 		if _, ok := au.counted[k]; !ok && len(au.counted) >= au.limit {
 			// Full (a flood of distinct clients or credentials): the event
@@ -146,15 +145,6 @@ func (au *auditor) write(ctx context.Context, now time.Time, all bool) {
 			au.log.Error("audit buffer full while the store is failing; dropping events", "events", len(batch))
 		}
 	}
-}
-
-// hostOnly returns the host of a host:port address, or addr unchanged when
-// it has no port (an X-Forwarded-For value, "system").
-func hostOnly(addr string) string {
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		return host
-	}
-	return addr
 }
 
 // AuditQuery selects audit events for ListAudit.

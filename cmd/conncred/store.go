@@ -56,8 +56,8 @@ func sqlitePath(db, dataDir string) string {
 
 // describeDB names the database for humans, without any password.
 func describeDB(db, dataDir string) string {
-	if db == "" {
-		return "sqlite:" + filepath.Join(dataDir, "conncred.db")
+	if path := sqlitePath(db, dataDir); path != "" {
+		return "sqlite:" + path
 	}
 	return redactURL(db)
 }

@@ -31,8 +31,8 @@ type replayRecord struct {
 
 // commitReplay inserts recs in one statement, one round trip and one
 // commit, and returns EConflict for a key already recorded (by any node,
-// or earlier in this batch), nil for one inserted, or the statement's error
-// for all. It is the Commit of s.replay (see internal/groupcommit): every
+// or earlier in this batch), nil for one inserted, or, when the statement
+// fails, its error for all, as the SQLite store does. It is the Commit of s.replay (see internal/groupcommit): every
 // exchange writes a record, and a commit's round trip and WAL flush cost
 // PostgreSQL far more than the row.
 func (s *Store) commitReplay(recs []replayRecord) []error {
@@ -69,11 +69,16 @@ func (s *Store) commitReplay(recs []replayRecord) []error {
 		}
 		return err
 	})
-	for key, i := range first {
-		switch {
-		case err != nil:
+	if err != nil {
+		// Nothing of the batch is recorded: every caller gets the error,
+		// a copy of a key too (its first copy was not recorded either).
+		for i := range errs {
 			errs[i] = err
-		case !inserted[key]:
+		}
+		return errs
+	}
+	for key, i := range first {
+		if !inserted[key] {
 			errs[i] = errUsed()
 		}
 	}
