@@ -4,13 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/secret"
+	jose "github.com/go-jose/go-jose/v4/json"
 )
 
 // OAuth 2.0 values of the token request.
@@ -64,17 +63,6 @@ func tokenError(code, desc string) *TokenError {
 // client id exists.
 const errAuthFailed = "client authentication failed: unknown client_id or the assertion's signature does not verify with its key"
 
-// assertionClaims is the claim set of a client assertion.
-type assertionClaims struct {
-	Iss string          `json:"iss"`
-	Sub string          `json:"sub"`
-	Aud json.RawMessage `json:"aud"`
-	Exp json.Number     `json:"exp"`
-	Nbf json.Number     `json:"nbf"`
-	Iat json.Number     `json:"iat"`
-	Jti string          `json:"jti"`
-}
-
 // Exchange authenticates a client by its signed assertion (RFC 7523 client
 // authentication with grant_type=client_credentials) and mints an access
 // token. A refusal is a *TokenError; a store failure is a *conncred.Error
@@ -117,12 +105,9 @@ func (a *Authority) exchange(ctx context.Context, req TokenRequest) (Token, *con
 	if err != nil {
 		return Token{}, nil, claimed, tokenError(ErrInvalidClient, "client_assertion is malformed: "+err.Error())
 	}
-	if hasDuplicateKeys(jws.payload) {
-		return Token{}, nil, claimed, tokenError(ErrInvalidClient, "client_assertion claims name a member twice")
-	}
-	var cl assertionClaims
-	if err := json.Unmarshal(jws.payload, &cl); err != nil {
-		return Token{}, nil, claimed, tokenError(ErrInvalidClient, "client_assertion claims are not a JSON object with string iss/sub and numeric exp/nbf/iat")
+	cl, err := parseClaims(jws.payload)
+	if err != nil {
+		return Token{}, nil, claimed, err
 	}
 	if cl.Iss == "" || cl.Iss != cl.Sub {
 		return Token{}, nil, claimed, tokenError(ErrInvalidClient, "client_assertion iss and sub must both be the client_id")
@@ -178,20 +163,20 @@ func (a *Authority) exchange(ctx context.Context, req TokenRequest) (Token, *con
 
 // checkAudience accepts aud as a string or an array naming one of this
 // server's audiences: go-jose v2 clients send ["host"], v4 clients "host".
-func (a *Authority) checkAudience(raw json.RawMessage) error {
+func (a *Authority) checkAudience(raw jose.RawMessage) error {
 	want := "client_assertion aud must be " + a.audienceHint()
 	if len(raw) == 0 {
 		return tokenError(ErrInvalidClient, want)
 	}
 	var one string
-	if err := json.Unmarshal(raw, &one); err == nil {
+	if err := jose.Unmarshal(raw, &one); err == nil {
 		if a.audiences[lower(one)] {
 			return nil
 		}
 		return tokenError(ErrInvalidClient, want)
 	}
 	var many []string
-	if err := json.Unmarshal(raw, &many); err != nil || len(many) == 0 || len(many) > 8 {
+	if err := jose.Unmarshal(raw, &many); err != nil || len(many) == 0 || len(many) > 8 {
 		return tokenError(ErrInvalidClient, want)
 	}
 	for _, v := range many {
@@ -204,59 +189,6 @@ func (a *Authority) checkAudience(raw json.RawMessage) error {
 
 func (a *Authority) audienceHint() string {
 	return fmt.Sprintf("%q (the public host without port)", stripPort(a.cfg.PublicHost))
-}
-
-// checkTimes checks exp, nbf and iat against now with the configured skew,
-// and the assertion's lifetime against the maximum. It returns exp.
-func (a *Authority) checkTimes(cl assertionClaims, now time.Time) (time.Time, error) {
-	skew := a.cfg.ClockSkew
-	if cl.Exp == "" {
-		return time.Time{}, tokenError(ErrInvalidClient, "client_assertion must have exp")
-	}
-	exp, ok := numericDate(cl.Exp)
-	if !ok {
-		return time.Time{}, tokenError(ErrInvalidClient, "client_assertion exp is not a valid NumericDate")
-	}
-	if !now.Before(exp.Add(skew)) {
-		return time.Time{}, tokenError(ErrInvalidClient, fmt.Sprintf("client_assertion expired at %s (server time %s); sign a new one and check the client's clock", exp.Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
-	}
-	if cl.Nbf != "" {
-		nbf, ok := numericDate(cl.Nbf)
-		if !ok {
-			return time.Time{}, tokenError(ErrInvalidClient, "client_assertion nbf is not a valid NumericDate")
-		}
-		if now.Add(skew).Before(nbf) {
-			return time.Time{}, tokenError(ErrInvalidClient, fmt.Sprintf("client_assertion is not valid before %s (server time %s); check the client's clock", nbf.Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
-		}
-	}
-	start := now
-	if cl.Iat != "" {
-		iat, ok := numericDate(cl.Iat)
-		if !ok {
-			return time.Time{}, tokenError(ErrInvalidClient, "client_assertion iat is not a valid NumericDate")
-		}
-		// Official clients set nbf = iat - 120s so that a client clock up
-		// to two minutes ahead still works; only without nbf does iat
-		// bound the start of the window.
-		if cl.Nbf == "" && now.Add(skew).Before(iat) {
-			return time.Time{}, tokenError(ErrInvalidClient, fmt.Sprintf("client_assertion iat %s is in the future (server time %s); check the client's clock", iat.Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
-		}
-		start = iat
-	}
-	if exp.Sub(start) > a.cfg.MaxAssertionLifetime {
-		return time.Time{}, tokenError(ErrInvalidClient, fmt.Sprintf("client_assertion lifetime (exp - iat) is over the maximum of %s", a.cfg.MaxAssertionLifetime))
-	}
-	return exp, nil
-}
-
-// numericDate parses a JWT NumericDate (seconds, possibly fractional).
-func numericDate(n json.Number) (time.Time, bool) {
-	f, err := n.Float64()
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1e11 {
-		return time.Time{}, false
-	}
-	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), true
 }
 
 // replayKey names an assertion for the replay record. Official clients put

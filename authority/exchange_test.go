@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -277,13 +279,146 @@ func TestHostileAssertions(t *testing.T) {
 			a := good()
 			a.claims["exp"] = now.Add(6 * time.Minute).Unix()
 			return tokenReq(cred.ClientID, a.sign(t, priv))
-		}, ErrInvalidClient, "lifetime"},
+		}, ErrInvalidClient, "too far ahead"},
 		{"too long-lived without iat", func() TokenRequest {
 			a := good()
 			delete(a.claims, "iat")
 			a.claims["exp"] = now.Add(24 * time.Hour).Unix()
 			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "too far ahead"},
+		{"lifetime over the maximum inside the window", func() TokenRequest {
+			a := good()
+			a.claims["iat"] = now.Add(-3 * time.Minute).Unix()
+			a.claims["nbf"] = now.Add(-3 * time.Minute).Unix()
+			a.claims["exp"] = now.Add(150 * time.Second).Unix()
+			return tokenReq(cred.ClientID, a.sign(t, priv))
 		}, ErrInvalidClient, "lifetime"},
+		// The outside probe's assertion: iat = exp - 60 s with exp a year
+		// ahead, nbf two minutes ago. Its lifetime from iat looks short,
+		// but the server's clock says it would be redeemable for a year.
+		{"exp a year ahead with iat near it and nbf in the past", func() TokenRequest {
+			a := good()
+			exp := now.Add(365 * 24 * time.Hour)
+			a.claims["exp"], a.claims["iat"], a.claims["nbf"] = exp.Unix(), exp.Add(-time.Minute).Unix(), now.Add(-2*time.Minute).Unix()
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "too far ahead"},
+		{"exp a year ahead with nbf 0", func() TokenRequest {
+			a := good()
+			exp := now.Add(365 * 24 * time.Hour)
+			a.claims["exp"], a.claims["iat"], a.claims["nbf"] = exp.Unix(), exp.Add(-time.Minute).Unix(), 0
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "too far ahead"},
+		{"exp 99999999999", func() TokenRequest {
+			a := good()
+			a.claims["exp"] = int64(99999999999)
+			delete(a.claims, "iat")
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "too far ahead"},
+		{"nbf 0 in a short window", func() TokenRequest {
+			a := good()
+			a.claims["nbf"] = 0
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "nbf"},
+		{"iat long ago", func() TokenRequest {
+			a := good()
+			delete(a.claims, "nbf")
+			a.claims["iat"] = now.Add(-10 * time.Minute).Unix()
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "iat"},
+		{"iat after exp", func() TokenRequest {
+			a := good()
+			a.claims["iat"] = now.Add(3 * time.Minute).Unix()
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "in the future"},
+		{"exp past the NumericDate range", func() TokenRequest {
+			a := good()
+			a.claims["exp"] = json.Number("1e400")
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "exp is out of range"},
+		{"negative exp", func() TokenRequest {
+			a := good()
+			a.claims["exp"] = -1
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "exp is out of range"},
+		{"exp as numeric string", func() TokenRequest {
+			a := good()
+			a.claims["exp"] = "99999999999"
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "exp must be a JSON number"},
+		{"exp as bool", func() TokenRequest {
+			a := good()
+			a.claims["exp"] = true
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "exp must be a JSON number"},
+		{"exp null", func() TokenRequest {
+			a := good()
+			a.claims["exp"] = nil
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "exp must be a JSON number"},
+		{"exp as object", func() TokenRequest {
+			a := good()
+			a.claims["exp"] = map[string]int64{"v": now.Unix()}
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "exp must be a JSON number"},
+		{"iat as string", func() TokenRequest {
+			a := good()
+			a.claims["iat"] = fmt.Sprint(now.Unix())
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "iat must be a JSON number"},
+		{"nbf as string", func() TokenRequest {
+			a := good()
+			a.claims["nbf"] = fmt.Sprint(now.Unix())
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "nbf must be a JSON number"},
+		// Member names are case-sensitive (RFC 7515 §4, RFC 7519 §4).
+		{"alg none beside ALG EdDSA", func() TokenRequest {
+			a := good()
+			a.header["alg"], a.header["ALG"] = "none", "EdDSA"
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "alg must be EdDSA"},
+		{"only ALG", func() TokenRequest {
+			a := good()
+			delete(a.header, "alg")
+			a.header["ALG"] = "EdDSA"
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "alg must be EdDSA"},
+		{"JWK in upper case is ignored, not trusted", func() TokenRequest {
+			a := good()
+			a.header["JWK"] = map[string]string{"kty": "OKP", "crv": "Ed25519", "x": b64(otherPriv.Public().(ed25519.PublicKey))}
+			return tokenReq(cred.ClientID, a.sign(t, otherPriv))
+		}, ErrInvalidClient, "client authentication failed"},
+		{"aud elsewhere beside AUD here", func() TokenRequest {
+			a := good()
+			a.claims["AUD"], a.claims["aud"] = a.claims["aud"], "evil.example"
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "aud must be"},
+		{"only Aud", func() TokenRequest {
+			a := good()
+			a.claims["Aud"] = a.claims["aud"]
+			delete(a.claims, "aud")
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "aud must be"},
+		{"only EXP", func() TokenRequest {
+			a := good()
+			a.claims["EXP"] = a.claims["exp"]
+			delete(a.claims, "exp")
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "must have exp"},
+		{"ISS and SUB for another client", func() TokenRequest {
+			a := good()
+			a.claims["ISS"], a.claims["SUB"] = "x@y/z", "x@y/z"
+			delete(a.claims, "iss")
+			delete(a.claims, "sub")
+			return tokenReq(cred.ClientID, a.sign(t, priv))
+		}, ErrInvalidClient, "iss and sub"},
+		{"duplicate name inside aud", func() TokenRequest {
+			a := good()
+			a.claims["aud"] = []any{a.claims["aud"], "x"}
+			claims := strings.Replace(string(mustJSON(a.claims)), `"aud":[`, `"aud":[{"a":1,"a":2},`, 1)
+			hdr := b64(mustJSON(a.header))
+			in := hdr + "." + b64([]byte(claims))
+			return tokenReq(cred.ClientID, in+"."+b64(ed25519.Sign(priv, []byte(in))))
+		}, ErrInvalidClient, "aud must be"},
 		{"iss differs from sub", func() TokenRequest {
 			a := good()
 			a.claims["sub"] = "x@y/z"
@@ -293,7 +428,7 @@ func TestHostileAssertions(t *testing.T) {
 			a := good()
 			a.claims["exp"] = "tomorrow"
 			return tokenReq(cred.ClientID, a.sign(t, priv))
-		}, ErrInvalidClient, "claims are not"},
+		}, ErrInvalidClient, "exp must be a JSON number"},
 		{"duplicate claim", func() TokenRequest {
 			a := good()
 			claims := strings.Replace(string(mustJSON(a.claims)), "{", `{"iss":"x@y/z",`, 1)
@@ -495,4 +630,102 @@ func TestReplayRecordsBounded(t *testing.T) {
 	if peak > bound || peak < bound/2 {
 		t.Fatalf("replay records peaked at %d; want at most rate × (lifetime + skew + sweep interval) = %d, and near it", peak, bound)
 	}
+}
+
+// TestReplayRecordsHostileExp: whatever exp, nbf and iat an assertion
+// claims, a replay record written for it expires within lifetime + 2×skew
+// of being written (exp <= now + lifetime + skew, kept until exp + skew),
+// its key keeps one width and sorts by expiry, and the table levels off at
+// rate × (lifetime + 2×skew + sweep interval) under a stream of assertions
+// with the longest exp accepted, mixed with hostile ones that are refused.
+func TestReplayRecordsHostileExp(t *testing.T) {
+	f := newFixture(t, Config{})
+	rc := &replayCounter{Store: f.store, expires: map[string]time.Time{}}
+	a, err := New(context.Background(), Config{}, rc, f.clock, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	cred, s, _ := a.CreateAdmin(f.admin, CredentialOptions{})
+	priv, _ := secret.Parse(s.Reveal())
+	life, skew := a.cfg.MaxAssertionLifetime, a.cfg.ClockSkew
+
+	n := 0
+	sign := func(now time.Time, claims map[string]any) string {
+		n++
+		as := officialAssertion(cred.ClientID, "127.0.0.1", now)
+		as.header["nonce"] = fmt.Sprintf("nonce-%08d", n)
+		maps.Copy(as.claims, claims)
+		return as.sign(t, priv)
+	}
+	hostile := func(now time.Time) []map[string]any {
+		year := now.Add(365 * 24 * time.Hour)
+		return []map[string]any{
+			{"exp": year.Unix(), "iat": year.Add(-time.Minute).Unix(), "nbf": now.Add(-2 * time.Minute).Unix()},
+			{"exp": year.Unix(), "iat": year.Add(-time.Minute).Unix(), "nbf": 0},
+			{"exp": int64(99999999999), "iat": nil, "nbf": nil},
+			{"exp": now.Add(life + skew + time.Second).Unix(), "iat": now.Unix()},
+			{"exp": "99999999999"},
+		}
+	}
+
+	const perSecond = 2
+	bound := perSecond * int((life+2*skew+replaySweepEvery)/time.Second)
+	peak, width := 0, 0
+	for sec := range 900 {
+		for range perSecond {
+			now := f.clock.Now()
+			for _, c := range hostile(now) {
+				for k, v := range c {
+					if v == nil {
+						delete(c, k)
+					}
+				}
+				if _, err := a.Exchange(context.Background(), tokenReq(cred.ClientID, sign(now, c))); err == nil {
+					t.Fatalf("hostile claims %v accepted at %v", c, now)
+				}
+			}
+			// The longest-lived assertion the server accepts: exp at the
+			// edge of the window, iat as late as that allows, nbf as far back as allowed.
+			longest := map[string]any{"exp": now.Add(life + skew).Unix(), "iat": now.Add(skew).Unix(), "nbf": now.Add(-(life + skew)).Unix() + 1}
+			before := rc.snapshot()
+			if _, err := a.Exchange(context.Background(), tokenReq(cred.ClientID, sign(now, longest))); err != nil {
+				t.Fatalf("the longest assertion the window allows was refused: %v", err)
+			}
+			for k, exp := range rc.snapshot() {
+				if _, old := before[k]; old {
+					continue
+				}
+				if limit := now.Add(life + 2*skew); exp.After(limit) {
+					t.Fatalf("record %q written at %v expires at %v, after %v", k, now, exp, limit)
+				}
+				if width == 0 {
+					width = len(k)
+				} else if len(k) != width {
+					t.Fatalf("record key %q is %d bytes; earlier keys were %d", k, len(k), width)
+				}
+			}
+			f.clock.Advance(time.Second / perSecond)
+		}
+		if sec%int(replaySweepEvery/time.Second) == 0 {
+			a.sweepAssertions(context.Background())
+		}
+		peak = max(peak, rc.live())
+	}
+	if peak > bound {
+		t.Fatalf("replay records peaked at %d; want at most rate × (lifetime + 2×skew + sweep interval) = %d", peak, bound)
+	}
+	keys := slices.Collect(maps.Keys(rc.snapshot()))
+	slices.Sort(keys)
+	for i := 1; i < len(keys); i++ {
+		if rc.expires[keys[i]].Before(rc.expires[keys[i-1]]) {
+			t.Fatalf("key %q sorts after %q but expires earlier", keys[i], keys[i-1])
+		}
+	}
+}
+
+func (c *replayCounter) snapshot() map[string]time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.expires)
 }

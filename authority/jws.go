@@ -6,8 +6,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"slices"
 	"strings"
+
+	jose "github.com/go-jose/go-jose/v4/json"
 )
 
 // conncred reads compact JWS itself rather than through a general JOSE
@@ -51,7 +52,7 @@ var (
 	errJWSSig     = errors.New("signature is not a 64-byte Ed25519 signature")
 )
 
-// refusedHeaderMembers name keys or key locations a token could carry for
+// refusedHeaderMembers (the fields of rawHeader) name keys or key locations a token could carry for
 // itself, or extensions conncred does not implement. A verifier that honours
 // any of them can be made to trust the attacker's key, so their mere presence
 // is refused.
@@ -93,30 +94,50 @@ func parseJWS(token string) (*compactJWS, error) {
 	return &compactJWS{header: hdr, payload: payload, signed: token[:len(h)+1+len(p)], sig: sig}, nil
 }
 
-// decodeHeader decodes the protected header, refusing duplicate members and
-// the members in refusedHeaderMembers: Unmarshal checks the syntax and
-// fills the header, one walk over the members finds the rest.
-func decodeHeader(b []byte) (jwsHeader, error) {
-	var h jwsHeader
-	// A struct also takes null without complaint; a header must be an object.
-	if err := json.Unmarshal(b, &h); err != nil || bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
-		return jwsHeader{}, errJWSHeader
-	}
-	if badMembers(b, refusedHeaderMembers) {
-		return jwsHeader{}, errJWSMembers
-	}
-	return h, nil
+// rawHeader is what decodeHeader reads: the members conncred understands
+// and, to refuse them, those in refusedHeaderMembers. A refused member is
+// refused whatever its value, null included.
+type rawHeader struct {
+	jwsHeader
+	Jwk     jose.RawMessage `json:"jwk"`
+	Jku     jose.RawMessage `json:"jku"`
+	X5u     jose.RawMessage `json:"x5u"`
+	X5c     jose.RawMessage `json:"x5c"`
+	X5t     jose.RawMessage `json:"x5t"`
+	X5tS256 jose.RawMessage `json:"x5t#S256"`
+	Crit    jose.RawMessage `json:"crit"`
+	B64     jose.RawMessage `json:"b64"`
 }
 
-// hasDuplicateKeys reports whether the top-level JSON object b names a key
-// twice. Go's decoder keeps the last; another library might keep the first,
-// and the two would then disagree about what was signed.
-func hasDuplicateKeys(b []byte) bool { return badMembers(b, nil) }
+func (h *rawHeader) refused() bool {
+	return h.Jwk != nil || h.Jku != nil || h.X5u != nil || h.X5c != nil || h.X5t != nil || h.X5tS256 != nil || h.Crit != nil || h.B64 != nil
+}
 
-// badMembers reports whether the top-level JSON object b names a member
-// twice or names one of refused. Input that is not a JSON object reports
-// false: the caller's Unmarshal refuses it.
-func badMembers(b []byte, refused []string) bool {
+// decodeHeader decodes the protected header in one pass of go-jose's JSON
+// decoder (see claims.go): member names match exactly, so "ALG" is an
+// unknown member and does not stand in for a missing or "none" alg; a
+// member named twice at any depth is refused, as are the members in
+// refusedHeaderMembers.
+func decodeHeader(b []byte) (jwsHeader, error) {
+	var h rawHeader
+	// A struct also takes null without complaint; a header must be an object.
+	if err := jose.Unmarshal(b, &h); err != nil || bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
+		if hasDuplicateKeys(b) {
+			return jwsHeader{}, errJWSMembers
+		}
+		return jwsHeader{}, errJWSHeader
+	}
+	if h.refused() {
+		return jwsHeader{}, errJWSMembers
+	}
+	return h.jwsHeader, nil
+}
+
+// hasDuplicateKeys reports whether the top-level JSON object b names a
+// member twice. The decoder refuses such input already; this walk runs only
+// after a refusal, to say which mistake it was. Input that is not a JSON
+// object reports false.
+func hasDuplicateKeys(b []byte) bool {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return false
@@ -128,7 +149,7 @@ func badMembers(b []byte, refused []string) bool {
 			return false
 		}
 		k, _ := t.(string)
-		if seen[k] || slices.Contains(refused, k) {
+		if seen[k] {
 			return true
 		}
 		seen[k] = true

@@ -4,12 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"net"
 	"strings"
 	"time"
 
 	"github.com/conncred/conncred"
+	jose "github.com/go-jose/go-jose/v4/json"
 )
 
 // accessClaims is the claim set of an access token conncred mints.
@@ -79,7 +79,7 @@ func (a *Authority) verifyAccessToken(ctx context.Context, token string, now tim
 		return accessClaims{}, conncred.Errorf(conncred.EUnauthenticated, "the bearer token's signature does not verify with this server's keys")
 	}
 	var c accessClaims
-	if err := json.Unmarshal(j.payload, &c); err != nil {
+	if err := jose.Unmarshal(j.payload, &c); err != nil {
 		return accessClaims{}, conncred.Errorf(conncred.EUnauthenticated, "the bearer token's claims are malformed")
 	}
 	if c.Iss != a.issuer {
