@@ -191,7 +191,7 @@ func BenchmarkLastUsedTouch(b *testing.B) {
 	b.Run("touch", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			f.a.lastUsed.touch(cred.ID, now)
+			f.a.lastUsed.touch(cred.ID, cred.CreatedAt, now)
 		}
 	})
 	// What the writer pays once a second: one batch write per flush, one
@@ -201,7 +201,7 @@ func BenchmarkLastUsedTouch(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			now = now.Add(time.Microsecond)
-			f.a.lastUsed.touch(cred.ID, now)
+			f.a.lastUsed.touch(cred.ID, cred.CreatedAt, now)
 			f.a.lastUsed.flush(ctx)
 		}
 	})

@@ -26,15 +26,29 @@ func (a *Authority) RotateCredential(ctx context.Context, appID, connectorID str
 		return conncred.Credential{}, secret.Secret{}, err
 	}
 	if _, err := a.liveConnector(ctx, appID, connectorID); err != nil {
-		return conncred.Credential{}, secret.Secret{}, err
+		return conncred.Credential{}, secret.Secret{}, a.rotateNotFound(ctx, appID, err)
 	}
 	c := conncred.Credential{Kind: conncred.KindConnector, AppID: appID, ConnectorID: connectorID}
 	c, s, err := a.createCredential(ctx, c, secret.SuffixConnector, opt)
 	if err != nil {
-		return conncred.Credential{}, secret.Secret{}, err
+		return conncred.Credential{}, secret.Secret{}, a.rotateNotFound(ctx, appID, err)
 	}
 	a.record(ctx, conncred.AuditEvent{Kind: "credential.created", AppID: appID, ConnectorID: connectorID, CredentialID: c.ID})
 	return c, s, nil
+}
+
+// rotateNotFound names the app, not the connector, when a rotate's connector
+// was not found because its app does not exist (or was deleted, perhaps
+// while the rotate ran): the caller's mistake is then the appId. The app is
+// looked up only on this failure path, so a rotate costs no extra read.
+func (a *Authority) rotateNotFound(ctx context.Context, appID string, err error) error {
+	if conncred.ErrorCode(err) != conncred.ENotFound {
+		return err
+	}
+	if _, aerr := a.liveApp(ctx, appID); conncred.ErrorCode(aerr) == conncred.ENotFound {
+		return aerr
+	}
+	return err
 }
 
 // createCredential fills in c's key, client id, name and times, and stores

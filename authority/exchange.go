@@ -79,7 +79,7 @@ func (a *Authority) Exchange(ctx context.Context, req TokenRequest) (Token, erro
 		}
 		return Token{}, err
 	}
-	a.lastUsed.touch(cred.ID, a.now())
+	a.lastUsed.touch(cred.ID, cred.CreatedAt, a.now())
 	a.record(ctx, conncred.AuditEvent{Kind: AuditTokenIssued, Actor: cred.ClientID, AppID: cred.AppID, ConnectorID: cred.ConnectorID, CredentialID: cred.ID})
 	return tok, nil
 }

@@ -26,12 +26,23 @@ func newLastUsedWriter(store conncred.Store, log *slog.Logger) *lastUsedWriter {
 	return &lastUsedWriter{store: store, log: log, pending: map[string]time.Time{}}
 }
 
-// touch records a use of credential id at at, to the second. Whole seconds
-// make the store's "only if newer" update a no-op for a second use in the
-// same second, so however many nodes flush, a credential's row is written
-// at most once a second (one node's flush is already once a second).
-func (w *lastUsedWriter) touch(id string, at time.Time) {
+// touch records a use, at at, of credential id created at createdAt. The
+// time is cut to the second: whole seconds make the store's "only if newer"
+// update a no-op for a second use in the same second, so however many nodes
+// flush, a credential's row is written at most once a second (one node's
+// flush is already once a second).
+//
+// Cutting can put a use in the credential's first second before its
+// createdAt (a use at 57.7 s of a credential created at 57.5 s would read
+// 57 s), so such a use is recorded at createdAt instead. That keeps the
+// economy (every use in that second records the same createdAt) and the
+// order createdAt <= lastUsedAt <= the real use; rounding up instead would
+// put lastUsedAt in the future.
+func (w *lastUsedWriter) touch(id string, createdAt, at time.Time) {
 	at = at.Truncate(time.Second)
+	if at.Before(createdAt) {
+		at = createdAt
+	}
 	w.mu.Lock()
 	if cur, ok := w.pending[id]; !ok || at.After(cur) {
 		w.pending[id] = at

@@ -160,11 +160,20 @@ type TokenInfo struct {
 }
 
 // IntrospectToken reports whether token is active (RFC 7662): validly
-// signed, unexpired, and minted from a credential that is still usable. Any
-// authenticated caller may ask; an inactive token says nothing more.
+// signed, unexpired, and minted from a credential that is still usable.
+// An admin may ask about any token; a connector only about tokens minted
+// from its own credential. Another principal's token reads as inactive, as
+// RFC 7662 §2.2 allows for a caller not entitled to know, so a connector
+// learns nothing (not even that the token is live, nor an admin's client
+// id) by probing. An inactive token says nothing more. A missing token is
+// a *TokenError (invalid_request), as the endpoint answers in RFC 6749 form.
 func (a *Authority) IntrospectToken(ctx context.Context, token string) (TokenInfo, error) {
-	if conncred.PrincipalFrom(ctx) == nil {
+	caller := conncred.PrincipalFrom(ctx)
+	if caller == nil {
 		return TokenInfo{}, conncred.Errorf(conncred.EUnauthenticated, "authentication required")
+	}
+	if token == "" {
+		return TokenInfo{}, tokenError(ErrInvalidRequest, "the token parameter is required: send token=<access token> in an application/x-www-form-urlencoded body")
 	}
 	p, err := a.Authenticate(ctx, token)
 	if err != nil {
@@ -172,6 +181,9 @@ func (a *Authority) IntrospectToken(ctx context.Context, token string) (TokenInf
 			return TokenInfo{Active: false}, nil
 		}
 		return TokenInfo{}, err
+	}
+	if !caller.IsAdmin() && caller.CredentialID != p.CredentialID {
+		return TokenInfo{Active: false}, nil
 	}
 	c, err := a.verifyAccessToken(ctx, token, a.clock.Now())
 	if err != nil {

@@ -81,17 +81,24 @@ func (s *Server) recordFailure(clientID, ip string) {
 	}
 }
 
-// readForm reads an application/x-www-form-urlencoded body, refusing other
-// media types, oversized bodies and repeated parameters (RFC 6749 §3.2:
-// parameters must not be included more than once).
+// readForm reads the token request's form; see readFormOf.
 func (s *Server) readForm(w http.ResponseWriter, r *http.Request) (url.Values, *apitype.OAuthError) {
+	return s.readFormOf(w, r, "the token request", "")
+}
+
+// readFormOf reads an application/x-www-form-urlencoded body, refusing other
+// media types, oversized bodies and repeated parameters (RFC 6749 §3.2:
+// parameters must not be included more than once). what names the request
+// in the errors, and want (if not empty) says what the body must hold, so
+// each endpoint's message tells its own caller what to send.
+func (s *Server) readFormOf(w http.ResponseWriter, r *http.Request, what, want string) (url.Values, *apitype.OAuthError) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, &apitype.OAuthError{Error: authority.ErrInvalidRequest, ErrorDescription: "the token request must be application/x-www-form-urlencoded"}
+		return nil, &apitype.OAuthError{Error: authority.ErrInvalidRequest, ErrorDescription: what + " must be application/x-www-form-urlencoded" + want}
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
-		return nil, &apitype.OAuthError{Error: authority.ErrInvalidRequest, ErrorDescription: "the token request body is not a valid form of at most 64 KiB"}
+		return nil, &apitype.OAuthError{Error: authority.ErrInvalidRequest, ErrorDescription: what + " body is not a valid form of at most 64 KiB"}
 	}
 	for k, v := range r.PostForm {
 		if len(v) > 1 {
@@ -128,15 +135,22 @@ func (s *Server) authenticated(h handlerFunc) handlerFunc {
 	}
 }
 
-// handleTokenIntrospect is RFC 7662 POST /auth/v1/introspect.
+// handleTokenIntrospect is RFC 7662 POST /auth/v1/introspect. Its request
+// errors are RFC 6749 JSON like the token endpoint's; who may learn what of
+// which token is the authority's rule.
 func (s *Server) handleTokenIntrospect(w http.ResponseWriter, r *http.Request) error {
-	form, oerr := s.readForm(w, r)
+	form, oerr := s.readFormOf(w, r, "the introspection request ("+apitype.PathTokenIntrospect+")", " with token=<access token> (RFC 7662)")
 	if oerr != nil {
 		s.writeOAuth(w, http.StatusBadRequest, oerr)
 		return nil
 	}
 	info, err := s.auth.IntrospectToken(r.Context(), form.Get("token"))
 	if err != nil {
+		var te *authority.TokenError
+		if asTokenError(err, &te) {
+			s.writeOAuthStatus(w, http.StatusBadRequest, apitype.OAuthError{Error: te.Code, ErrorDescription: te.Description})
+			return nil
+		}
 		return err
 	}
 	if !info.Active {
@@ -167,7 +181,18 @@ func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) error {
 	return writeJSONCached(w, map[string]any{"keys": s.auth.JWKS()})
 }
 
-// handleMetadata is RFC 8414 authorization server metadata.
+// handleMetadata is RFC 8414 authorization server metadata. It lists only
+// what is implemented: there is no authorization endpoint, so no
+// response_types_supported (a response type is a request to that
+// endpoint; "token" would claim the implicit grant).
+//
+// The introspection endpoint is authenticated by an access token in an
+// Authorization: Bearer header, not by client authentication. RFC 8414 §2
+// lets introspection_endpoint_auth_methods_supported name values of the
+// IANA "OAuth Access Token Types" registry as well as of the "Token
+// Endpoint Authentication Methods" one, so it says "Bearer", that
+// registry's entry (RFC 6750). private_key_jwt would be false: the
+// endpoint does not take a client assertion.
 func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) error {
 	iss := s.auth.Issuer()
 	return writeJSONCached(w, map[string]any{
@@ -178,8 +203,7 @@ func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) error {
 		"grant_types_supported":                 []string{"client_credentials"},
 		"token_endpoint_auth_methods_supported": []string{"private_key_jwt"},
 		"token_endpoint_auth_signing_alg_values_supported": []string{"EdDSA"},
-		"introspection_endpoint_auth_methods_supported":    []string{"bearer"},
-		"response_types_supported":                         []string{"token"},
+		"introspection_endpoint_auth_methods_supported":    []string{"Bearer"},
 	})
 }
 

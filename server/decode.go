@@ -21,12 +21,12 @@ const maxJSONDepth = 32
 // validator is a request type that can check itself.
 type validator interface{ Validate() error }
 
-// httpError is a failure of the transport itself (a status with no domain
-// meaning, such as 415); domain failures are *conncred.Error.
+// httpError is a failure of the transport itself (such as an unsupported
+// media type) with no domain meaning; domain failures are *conncred.Error.
+// It carries only the google.rpc code: its HTTP status is httpStatusFor's.
 type httpError struct {
-	status int
-	rpc    int
-	msg    string
+	rpc int
+	msg string
 }
 
 func (e *httpError) Error() string { return e.msg }
@@ -41,7 +41,7 @@ func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v validator) e
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && mt != "text/json") {
-			return &httpError{status: http.StatusUnsupportedMediaType, rpc: 3, msg: fmt.Sprintf("Content-Type %q is not supported; send application/json", truncate(ct))}
+			return &httpError{rpc: rpcInvalidArgument, msg: fmt.Sprintf("Content-Type %q is not supported; send application/json (or no Content-Type)", truncate(ct))}
 		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))

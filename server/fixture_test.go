@@ -167,6 +167,9 @@ func (e *env) do(method, path string, headers map[string]string, body string) (i
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		e.t.Errorf("%s %s: Content-Type %q, want application/json", method, path, ct)
 	}
+	// Every API error any test provokes must carry the HTTP status its
+	// google.rpc code maps to.
+	checkAPIError(e.t, method, path, resp.StatusCode, b)
 	return resp.StatusCode, b
 }
 

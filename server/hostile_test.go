@@ -72,7 +72,7 @@ func TestHostileRequests(t *testing.T) {
 		{"repeated parameter", "POST", "/auth/v1/token", formCT, form(signed(nil)) + "&grant_type=client_credentials", 400, "invalid_request"},
 		{"JSON instead of a form", "POST", "/auth/v1/token", map[string]string{"Content-Type": "application/json"}, `{"grant_type":"client_credentials"}`, 400, "invalid_request"},
 		{"form over 64 KiB", "POST", "/auth/v1/token", formCT, form(signed(nil)) + "&pad=" + strings.Repeat("A", 70<<10), 400, "invalid_request"},
-		{"GET on the token endpoint", "GET", "/auth/v1/token", nil, "", 405, "12"},
+		{"GET on the token endpoint", "GET", "/auth/v1/token", nil, "", 501, "12"},
 
 		// Authentication of the API.
 		{"no bearer", "GET", "/api/v1/apps", nil, "", 401, "16"},
@@ -92,9 +92,9 @@ func TestHostileRequests(t *testing.T) {
 		{"control character in a name", "POST", "/api/v1/apps", admin, `{"displayName":"a\u0000b"}`, 400, "3"},
 		{"name too long", "POST", "/api/v1/apps", admin, `{"displayName":"` + strings.Repeat("a", 300) + `"}`, 400, "3"},
 		{"missing display name", "POST", "/api/v1/apps", admin, `{}`, 400, "3"},
-		{"text/plain body", "POST", "/api/v1/apps", map[string]string{"Authorization": "Bearer " + e.admin, "Content-Type": "text/plain"}, `{"displayName":"a"}`, 415, "3"},
-		{"multipart body", "POST", "/api/v1/apps", map[string]string{"Authorization": "Bearer " + e.admin, "Content-Type": "multipart/form-data; boundary=x"}, "--x--", 415, "3"},
-		{"body over 1 MiB", "POST", "/api/v1/apps", admin, `{"displayName":"` + strings.Repeat("a", 1<<20) + `"}`, 413, "3"},
+		{"text/plain body", "POST", "/api/v1/apps", map[string]string{"Authorization": "Bearer " + e.admin, "Content-Type": "text/plain"}, `{"displayName":"a"}`, 400, "3"},
+		{"multipart body", "POST", "/api/v1/apps", map[string]string{"Authorization": "Bearer " + e.admin, "Content-Type": "multipart/form-data; boundary=x"}, "--x--", 400, "3"},
+		{"body over 1 MiB", "POST", "/api/v1/apps", admin, `{"displayName":"` + strings.Repeat("a", 1<<20) + `"}`, 400, "3"},
 		{"rotate without appId", "POST", "/api/v1/apps/connectors/credentials", admin, `{"connectorId":"` + connID + `"}`, 400, "3"},
 		{"rotate with a bad duration", "POST", "/api/v1/apps/connectors/credentials", admin, `{"appId":"` + appID + `","connectorId":"` + connID + `","expires":"forever"}`, 400, "3"},
 		{"update mask of an unknown field", "POST", "/api/v1/apps/" + appID, admin, `{"app":{"displayName":"x"},"updateMask":"id"}`, 400, "3"},
@@ -112,7 +112,7 @@ func TestHostileRequests(t *testing.T) {
 		{"path traversal in an app id", "GET", "/api/v1/apps/..%2F..%2Fetc%2Fpasswd", admin, "", 404, "5"},
 		{"credential under another connector", "GET", "/api/v1/apps/" + appID + "/connectors/2HErg7BRmNdHgX8sTCWVq4E1fyh/credentials/" + credID, admin, "", 404, "5"},
 		{"unknown path", "GET", "/api/v2/everything", admin, "", 404, "5"},
-		{"DELETE on a credential", "DELETE", base + "/" + credID, admin, "", 405, "12"},
+		{"DELETE on a credential", "DELETE", base + "/" + credID, admin, "", 501, "12"},
 
 		// Paging.
 		{"negative page size", "GET", "/api/v1/apps?page_size=-1", admin, "", 400, "3"},

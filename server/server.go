@@ -97,7 +97,8 @@ func (s *Server) handle(pattern string, h handlerFunc, authn bool) {
 	s.mux.Handle(pattern, s.adapt(h))
 }
 
-// ServeHTTP serves a request: request id, panic recovery, JSON 404/405.
+// ServeHTTP serves a request: request id, panic recovery, JSON errors for
+// unknown paths and methods.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := newRequestID()
 	w.Header().Set("X-Request-Id", id)
@@ -121,8 +122,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{header: http.Header{}}
 		h.ServeHTTP(rec, r)
 		if rec.status == http.StatusMethodNotAllowed {
+			// grpc-gateway's default routing error handler answers a
+			// wrong method with UNIMPLEMENTED, so 501, not 405; the Allow
+			// header (allowed on any status) still says what would work.
 			w.Header().Set("Allow", rec.header.Get("Allow"))
-			s.writeStatus(w, http.StatusMethodNotAllowed, 12, "method "+r.Method+" is not allowed on this path; allowed: "+rec.header.Get("Allow"))
+			s.writeStatus(w, rpcUnimplemented, "method "+r.Method+" is not allowed on this path; allowed: "+rec.header.Get("Allow"))
 			return
 		}
 		s.writeError(w, r, conncred.Errorf(conncred.ENotFound, "no such endpoint: %s %s", r.Method, truncate(r.URL.Path)))
@@ -174,29 +178,79 @@ func (s *Server) remoteAddr(r *http.Request) string {
 	return r.RemoteAddr
 }
 
-// status maps an error code to its HTTP status and google.rpc code. It is
-// the only such map in conncred.
-func status(code string) (httpStatus, rpcCode int) {
+// status maps an error code to its google.rpc code; httpStatusFor then
+// gives the HTTP status, so the two can never disagree.
+func status(code string) (rpcCode int) {
 	switch code {
 	case conncred.EInvalid:
-		return http.StatusBadRequest, 3 // INVALID_ARGUMENT
+		return rpcInvalidArgument
 	case conncred.EUnauthenticated:
-		return http.StatusUnauthorized, 16 // UNAUTHENTICATED
+		return rpcUnauthenticated
 	case conncred.EPermissionDenied:
-		return http.StatusForbidden, 7 // PERMISSION_DENIED
+		return rpcPermissionDenied
 	case conncred.ENotFound:
-		return http.StatusNotFound, 5 // NOT_FOUND
+		return rpcNotFound
 	case conncred.EConflict:
-		// FAILED_PRECONDITION: the request is valid but the system's state
-		// (a full connector, a duplicate) refuses it; 409 as the gateway
-		// maps ALREADY_EXISTS and ABORTED.
-		return http.StatusConflict, 9
+		// The one conflict that reaches the API is the active-credential
+		// cap: the request is valid but the connector's state refuses it
+		// until a credential is revoked, which is FAILED_PRECONDITION (not
+		// ALREADY_EXISTS or ABORTED: retrying as is cannot succeed).
+		return rpcFailedPrecondition
 	case conncred.EResourceExhausted:
-		return http.StatusTooManyRequests, 8 // RESOURCE_EXHAUSTED
+		return rpcResourceExhausted
 	case conncred.EUnavailable:
-		return http.StatusServiceUnavailable, 14 // UNAVAILABLE
+		return rpcUnavailable
 	default:
-		return http.StatusInternalServerError, 13 // INTERNAL
+		return rpcInternal
+	}
+}
+
+// google.rpc.Code values conncred answers with.
+const (
+	rpcInvalidArgument    = 3
+	rpcDeadlineExceeded   = 4
+	rpcNotFound           = 5
+	rpcAlreadyExists      = 6
+	rpcPermissionDenied   = 7
+	rpcResourceExhausted  = 8
+	rpcFailedPrecondition = 9
+	rpcAborted            = 10
+	rpcOutOfRange         = 11
+	rpcUnimplemented      = 12
+	rpcInternal           = 13
+	rpcUnavailable        = 14
+	rpcUnauthenticated    = 16
+)
+
+// httpStatusFor is the HTTP status of an API error with google.rpc code
+// rpc: grpc-gateway's runtime.HTTPStatusFromCode, which ConductorOne's API
+// answers by. It is the only place an API error's status is chosen, and it
+// has no exceptions: a wrong method on a known path is UNIMPLEMENTED and so
+// 501, as grpc-gateway's DefaultRoutingErrorHandler answers it.
+func httpStatusFor(rpc int) int {
+	switch rpc {
+	case rpcInvalidArgument, rpcFailedPrecondition, rpcOutOfRange:
+		// FAILED_PRECONDITION deliberately is not 412 (grpc-gateway's
+		// note): 412 is about HTTP conditional requests.
+		return http.StatusBadRequest
+	case rpcDeadlineExceeded:
+		return http.StatusGatewayTimeout
+	case rpcNotFound:
+		return http.StatusNotFound
+	case rpcAlreadyExists, rpcAborted:
+		return http.StatusConflict
+	case rpcPermissionDenied:
+		return http.StatusForbidden
+	case rpcResourceExhausted:
+		return http.StatusTooManyRequests
+	case rpcUnimplemented:
+		return http.StatusNotImplemented
+	case rpcUnavailable:
+		return http.StatusServiceUnavailable
+	case rpcUnauthenticated:
+		return http.StatusUnauthorized
+	default: // INTERNAL, UNKNOWN, DATA_LOSS and anything unknown
+		return http.StatusInternalServerError
 	}
 }
 
@@ -205,16 +259,18 @@ func status(code string) (httpStatus, rpcCode int) {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		s.writeStatus(w, http.StatusRequestEntityTooLarge, 3, "request body is larger than "+strconv.FormatInt(tooBig.Limit, 10)+" bytes")
+		// INVALID_ARGUMENT, not RESOURCE_EXHAUSTED: clients retry a 429,
+		// and the same body would be refused again.
+		s.writeStatus(w, rpcInvalidArgument, "request body is larger than this server's limit of "+strconv.FormatInt(tooBig.Limit, 10)+" bytes; send a smaller body")
 		return
 	}
 	var he *httpError
 	if errors.As(err, &he) {
-		s.writeStatus(w, he.status, he.rpc, he.msg)
+		s.writeStatus(w, he.rpc, he.msg)
 		return
 	}
 	code := conncred.ErrorCode(err)
-	httpStatus, rpc := status(code)
+	rpc := status(code)
 	msg := conncred.ErrorMessage(err)
 	switch code {
 	case conncred.EInternal:
@@ -226,13 +282,15 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case conncred.EUnauthenticated:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="conncred"`)
 	}
-	s.writeStatus(w, httpStatus, rpc, msg)
+	s.writeStatus(w, rpc, msg)
 }
 
-func (s *Server) writeStatus(w http.ResponseWriter, httpStatus, rpc int, msg string) {
+// writeStatus writes a google.rpc.Status with the HTTP status its code maps
+// to.
+func (s *Server) writeStatus(w http.ResponseWriter, rpc int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(httpStatus)
+	w.WriteHeader(httpStatusFor(rpc))
 	_ = json.NewEncoder(w).Encode(apitype.Error{Code: rpc, Message: msg, Details: []any{}})
 }
 
