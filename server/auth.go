@@ -182,9 +182,10 @@ func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) error {
 }
 
 // handleMetadata is RFC 8414 authorization server metadata. It lists only
-// what is implemented: there is no authorization endpoint, so no
-// response_types_supported (a response type is a request to that
-// endpoint; "token" would claim the implicit grant).
+// what is implemented: there is no authorization endpoint, so
+// response_types_supported (REQUIRED by RFC 8414 §2, so present) is empty;
+// a response type is a request to that endpoint, and "token" would claim
+// the implicit grant.
 //
 // The introspection endpoint is authenticated by an access token in an
 // Authorization: Bearer header, not by client authentication. RFC 8414 §2
@@ -204,6 +205,7 @@ func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) error {
 		"token_endpoint_auth_methods_supported": []string{"private_key_jwt"},
 		"token_endpoint_auth_signing_alg_values_supported": []string{"EdDSA"},
 		"introspection_endpoint_auth_methods_supported":    []string{"Bearer"},
+		"response_types_supported":                         []string{},
 	})
 }
 

@@ -109,8 +109,10 @@ func TestMetadataListsOnlyWhatIsImplemented(t *testing.T) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	if v, ok := m["response_types_supported"]; ok {
-		t.Errorf("response_types_supported = %v, but there is no authorization endpoint", v)
+	// RFC 8414 requires the member; there is no authorization endpoint, so
+	// it names no response type.
+	if v, ok := m["response_types_supported"].([]any); !ok || len(v) != 0 {
+		t.Errorf("response_types_supported = %v, want [] (present, as RFC 8414 requires, and empty: there is no authorization endpoint)", m["response_types_supported"])
 	}
 	// "Bearer" is the IANA OAuth Access Token Types entry, which RFC 8414
 	// §2 allows here; the endpoint takes no client assertion.
