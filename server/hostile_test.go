@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -58,6 +59,21 @@ func TestHostileRequests(t *testing.T) {
 		{"expired", "POST", "/auth/v1/token", formCT, form(signed(func(h, c map[string]any) { c["exp"] = now.Add(-time.Hour).Unix() })), 401, "invalid_client"},
 		{"not yet valid", "POST", "/auth/v1/token", formCT, form(signed(func(h, c map[string]any) { c["nbf"] = now.Add(time.Hour).Unix() })), 401, "invalid_client"},
 		{"lives too long", "POST", "/auth/v1/token", formCT, form(signed(func(h, c map[string]any) { c["exp"] = now.Add(time.Hour).Unix() })), 401, "invalid_client"},
+		{"exp a year ahead, iat just before it, nbf in the past", "POST", "/auth/v1/token", formCT, form(signed(func(h, c map[string]any) {
+			exp := now.Add(365 * 24 * time.Hour)
+			c["exp"], c["iat"], c["nbf"] = exp.Unix(), exp.Add(-time.Minute).Unix(), now.Add(-2*time.Minute).Unix()
+		})), 401, "invalid_client"},
+		{"exp a year ahead with nbf 0", "POST", "/auth/v1/token", formCT, form(signed(func(h, c map[string]any) {
+			exp := now.Add(365 * 24 * time.Hour)
+			c["exp"], c["iat"], c["nbf"] = exp.Unix(), exp.Add(-time.Minute).Unix(), 0
+		})), 401, "invalid_client"},
+		{"exp 99999999999", "POST", "/auth/v1/token", formCT, form(signed(func(h, c map[string]any) { c["exp"] = int64(99999999999); delete(c, "iat") })), 401, "invalid_client"},
+		{"exp as a numeric string", "POST", "/auth/v1/token", formCT, form(signed(func(h, c map[string]any) { c["exp"] = fmt.Sprint(now.Add(time.Minute).Unix()) })), 401, "invalid_client"},
+		{"iat as a bool", "POST", "/auth/v1/token", formCT, form(signed(func(h, c map[string]any) { c["iat"] = true })), 401, "invalid_client"},
+		{"alg none beside ALG EdDSA", "POST", "/auth/v1/token", formCT, form(signed(func(h, c map[string]any) { h["alg"], h["ALG"] = "none", "EdDSA" })), 401, "invalid_client"},
+		{"only ALG EdDSA", "POST", "/auth/v1/token", formCT, form(signed(func(h, c map[string]any) { delete(h, "alg"); h["ALG"] = "EdDSA" })), 401, "invalid_client"},
+		{"aud elsewhere beside AUD here", "POST", "/auth/v1/token", formCT, form(signed(func(h, c map[string]any) { c["AUD"], c["aud"] = c["aud"], "evil.example" })), 401, "invalid_client"},
+		{"only Aud", "POST", "/auth/v1/token", formCT, form(signed(func(h, c map[string]any) { c["Aud"] = c["aud"]; delete(c, "aud") })), 401, "invalid_client"},
 		{"claims not JSON", "POST", "/auth/v1/token", formCT, form(func() string {
 			in := b64([]byte(`{"alg":"EdDSA"}`)) + "." + b64([]byte("nope"))
 			return in + "." + b64(ed25519.Sign(priv, []byte(in)))
