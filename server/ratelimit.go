@@ -47,8 +47,8 @@ type failureLimiter struct {
 	budget   bucket // the global verification budget
 }
 
-// Table sizes. A failure key costs about 200 bytes and a recent pair
-// about 250, so each table stays under ~25 MiB at worst.
+// Table sizes. Full, the two hold about 40 MiB together (measured by
+// TestLimiterMemoryIsBounded: about 200 bytes an entry).
 const (
 	maxFailureKeys = 100_000
 	maxRecent      = 100_000
@@ -286,8 +286,8 @@ type lruEntry[V any] struct {
 	val V
 }
 
-func newLRU[V any](max int) lru[V] {
-	return lru[V]{max: max, items: map[string]*list.Element{}, order: list.New()}
+func newLRU[V any](size int) lru[V] {
+	return lru[V]{max: size, items: map[string]*list.Element{}, order: list.New()}
 }
 
 func (c *lru[V]) len() int { return len(c.items) }
