@@ -423,3 +423,32 @@ func TestAddrKey(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkLimiter is the limiter's cost per token request: a recent
+// client's admit and success, and a junk request's admit and failure from
+// one of 10,000 addresses.
+func BenchmarkLimiter(b *testing.B) {
+	clk := clock.NewFake(t0)
+	l := newFailureLimiter(limiterConfig{limit: 30, per: time.Minute, ttl: 3 * time.Hour, perSecond: 100}, clk)
+	addrs := make([]string, 10_000)
+	for i := range addrs {
+		addrs[i] = fmt.Sprintf("10.0.%d.%d", i>>8, i&255)
+	}
+	const id = "lamb-1@127.0.0.1:8443/ccc"
+	b.Run("success", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			a := addrs[i%len(addrs)]
+			if _, ok := l.admit(id, a); ok {
+				l.succeed(id, a)
+			}
+		}
+	})
+	b.Run("failure", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			a := addrs[i%len(addrs)]
+			if _, ok := l.admit("lost@127.0.0.1:8443/ccc", a); ok {
+				l.fail("lost@127.0.0.1:8443/ccc", a)
+			}
+		}
+	})
+}
