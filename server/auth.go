@@ -34,9 +34,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) error {
 		Assertion:     form.Get("client_assertion"),
 	}
 	if s.limiter != nil {
-		if wait, limited := s.limiter.limited(req.ClientID, ip); limited {
-			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
-			s.writeOAuthStatus(w, http.StatusTooManyRequests, apitype.OAuthError{Error: "slow_down", ErrorDescription: "too many failed token requests from this client or address; retry after the time in Retry-After"})
+		if wait, ok := s.limiter.admit(req.ClientID, ip); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(wait.Seconds()+0.999))))
+			s.writeOAuthStatus(w, http.StatusTooManyRequests, apitype.OAuthError{Error: "slow_down", ErrorDescription: "too many failed token requests from this address, or naming this client_id from it; retry after the time in Retry-After"})
 			return nil
 		}
 	}
@@ -62,6 +62,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) error {
 		s.log.Error("token request failed", "request_id", requestID(r.Context()), "err", err)
 		s.writeOAuthStatus(w, http.StatusInternalServerError, apitype.OAuthError{Error: "server_error", ErrorDescription: "internal error (request id " + requestID(r.Context()) + ")"})
 		return nil
+	}
+	if s.limiter != nil {
+		s.limiter.succeed(req.ClientID, ip)
 	}
 	w.Header().Set("Pragma", "no-cache")
 	return writeJSON(w, apitype.TokenResponse{AccessToken: tok.AccessToken, TokenType: "Bearer", ExpiresIn: tok.ExpiresIn})

@@ -26,10 +26,21 @@ import (
 type Config struct {
 	// MaxBodyBytes bounds request bodies (default 1 MiB); larger is 413.
 	MaxBodyBytes int64
-	// FailedTokenLimit is how many failed token requests one client id, or
-	// one remote IP, may make per minute before getting 429 (default 30).
-	// Successful requests are never limited. Negative disables the limit.
+	// FailedTokenLimit is how many failed token requests one remote
+	// address (IPv6: one /64), and one client id from one address, may make
+	// per minute before that address, or that client id from it, gets 429
+	// (default 30). Successful requests are never counted. Negative
+	// disables the limit. See ratelimit.go for who is spared.
 	FailedTokenLimit int
+	// ThrottledVerifyRate bounds, server-wide, how many requests per second
+	// are verified although their address is throttled, because their
+	// client id recently succeeded from it (default 100; negative: none,
+	// such requests get 429 like any other).
+	ThrottledVerifyRate int
+	// RecentSuccessTTL is how long a successful exchange lets its client
+	// id through a throttle on its address (default 3h: connectors
+	// exchange about hourly, so a couple of missed exchanges are covered).
+	RecentSuccessTTL time.Duration
 	// TrustProxyHeaders makes the remote address come from
 	// X-Forwarded-For (set it only behind a proxy that overwrites it).
 	TrustProxyHeaders bool
@@ -43,6 +54,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.FailedTokenLimit == 0 {
 		c.FailedTokenLimit = 30
+	}
+	if c.ThrottledVerifyRate == 0 {
+		c.ThrottledVerifyRate = 100
+	}
+	if c.RecentSuccessTTL <= 0 {
+		c.RecentSuccessTTL = 3 * time.Hour
 	}
 	if c.Clock == nil {
 		c.Clock = clock.Real{}
@@ -66,7 +83,10 @@ func New(cfg Config, a *authority.Authority, log *slog.Logger) *Server {
 	}
 	s := &Server{cfg: cfg, auth: a, log: log, mux: http.NewServeMux()}
 	if cfg.FailedTokenLimit > 0 {
-		s.limiter = newFailureLimiter(cfg.FailedTokenLimit, time.Minute, cfg.Clock)
+		s.limiter = newFailureLimiter(limiterConfig{
+			limit: cfg.FailedTokenLimit, per: time.Minute, ttl: cfg.RecentSuccessTTL,
+			perSecond: max(cfg.ThrottledVerifyRate, 0),
+		}, cfg.Clock)
 	}
 	s.routes()
 	return s
