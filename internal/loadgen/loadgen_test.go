@@ -128,8 +128,8 @@ func TestCreateCredentialsSpreadsOverConnectors(t *testing.T) {
 	}
 
 	// Past the cap the server refuses, and so does CreateCredentials.
-	if _, err := a.CreateCredentials(context.Background(), 11, 11, 2, nil); err == nil || !strings.Contains(err.Error(), "409") {
-		t.Errorf("11 on one connector: got %v, want the server's 409", err)
+	if _, err := a.CreateCredentials(context.Background(), 11, 11, 2, nil); err == nil || !strings.Contains(err.Error(), "400") {
+		t.Errorf("11 on one connector: got %v, want the server's 400 (FAILED_PRECONDITION)", err)
 	}
 }
 

@@ -278,7 +278,7 @@ func (s *Server) rotate(w http.ResponseWriter, r *http.Request) {
 	case !ok:
 		writeJSON(w, http.StatusNotFound, map[string]any{"code": 5, "message": "no such connector"})
 	case full:
-		writeJSON(w, http.StatusConflict, map[string]any{"code": 6, "message": "connector full"})
+		writeJSON(w, http.StatusBadRequest, map[string]any{"code": 9, "message": "connector full"}) // FAILED_PRECONDITION, as conncred answers the cap
 	default:
 		writeJSON(w, http.StatusOK, map[string]any{
 			"credential":   map[string]string{"id": randomHex(8), "clientId": id},
