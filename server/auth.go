@@ -2,10 +2,8 @@ package server
 
 import (
 	"encoding/json"
-	"mime"
+	"errors"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/conncred/conncred"
@@ -17,15 +15,13 @@ import (
 const maxFormBytes = 64 << 10
 
 // handleToken is POST /auth/v1/token. Its errors are RFC 6749 JSON, not the
-// API's error shape, and it never logs the assertion.
+// API's error shape (see oauth), and it never logs the assertion.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) error {
-	source := conncred.SourceFrom(r.Context())
-	ip := hostOnly(source)
-	form, oerr := s.readForm(w, r)
-	if oerr != nil {
+	ip := hostOnly(conncred.SourceFrom(r.Context()))
+	form, err := s.readForm(w, r)
+	if err != nil {
 		s.recordFailure("", ip)
-		s.writeOAuth(w, http.StatusBadRequest, oerr)
-		return nil
+		return oauth(err)
 	}
 	req := authority.TokenRequest{
 		GrantType:     form.Get("grant_type"),
@@ -35,33 +31,16 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) error {
 	}
 	if s.limiter != nil {
 		if wait, ok := s.limiter.admit(req.ClientID, ip); !ok {
-			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(wait.Seconds()+0.999))))
-			s.writeOAuthStatus(w, http.StatusTooManyRequests, apitype.OAuthError{Error: "slow_down", ErrorDescription: "too many failed token requests from this address, or naming this client_id from it; retry after the time in Retry-After"})
-			return nil
+			return oauth(&rateLimitedError{wait: wait})
 		}
 	}
 	tok, err := s.auth.Exchange(r.Context(), req)
 	if err != nil {
 		var te *authority.TokenError
-		if ok := asTokenError(err, &te); ok {
+		if errors.As(err, &te) {
 			s.recordFailure(req.ClientID, ip)
-			st := http.StatusBadRequest
-			if te.Code == authority.ErrInvalidClient {
-				st = http.StatusUnauthorized
-				w.Header().Set("WWW-Authenticate", `Bearer realm="conncred"`)
-			}
-			s.writeOAuthStatus(w, st, apitype.OAuthError{Error: te.Code, ErrorDescription: te.Description})
-			return nil
 		}
-		if conncred.ErrorCode(err) == conncred.EUnavailable {
-			s.log.Warn("token request: dependency unavailable", "request_id", requestID(r.Context()), "err", err)
-			w.Header().Set("Retry-After", "1")
-			s.writeOAuthStatus(w, http.StatusServiceUnavailable, apitype.OAuthError{Error: "temporarily_unavailable", ErrorDescription: "the database is unavailable; retry shortly"})
-			return nil
-		}
-		s.log.Error("token request failed", "request_id", requestID(r.Context()), "err", err)
-		s.writeOAuthStatus(w, http.StatusInternalServerError, apitype.OAuthError{Error: "server_error", ErrorDescription: "internal error (request id " + requestID(r.Context()) + ")"})
-		return nil
+		return oauth(err)
 	}
 	if s.limiter != nil {
 		s.limiter.succeed(req.ClientID, ip)
@@ -70,56 +49,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, apitype.TokenResponse{AccessToken: tok.AccessToken, TokenType: "Bearer", ExpiresIn: tok.ExpiresIn})
 }
 
-func asTokenError(err error, te **authority.TokenError) bool {
-	t, ok := err.(*authority.TokenError)
-	if ok {
-		*te = t
-	}
-	return ok
-}
-
 func (s *Server) recordFailure(clientID, ip string) {
 	if s.limiter != nil {
 		s.limiter.fail(clientID, ip)
 	}
-}
-
-// readForm reads the token request's form; see readFormOf.
-func (s *Server) readForm(w http.ResponseWriter, r *http.Request) (url.Values, *apitype.OAuthError) {
-	return s.readFormOf(w, r, "the token request", "")
-}
-
-// readFormOf reads an application/x-www-form-urlencoded body, refusing other
-// media types, oversized bodies and repeated parameters (RFC 6749 §3.2:
-// parameters must not be included more than once). what names the request
-// in the errors, and want (if not empty) says what the body must hold, so
-// each endpoint's message tells its own caller what to send.
-func (s *Server) readFormOf(w http.ResponseWriter, r *http.Request, what, want string) (url.Values, *apitype.OAuthError) {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, &apitype.OAuthError{Error: authority.ErrInvalidRequest, ErrorDescription: what + " must be application/x-www-form-urlencoded" + want}
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		return nil, &apitype.OAuthError{Error: authority.ErrInvalidRequest, ErrorDescription: what + " body is not a valid form of at most 64 KiB"}
-	}
-	for k, v := range r.PostForm {
-		if len(v) > 1 {
-			return nil, &apitype.OAuthError{Error: authority.ErrInvalidRequest, ErrorDescription: "parameter " + strconv.Quote(truncate(k)) + " is repeated"}
-		}
-	}
-	return r.PostForm, nil
-}
-
-func (s *Server) writeOAuth(w http.ResponseWriter, st int, e *apitype.OAuthError) {
-	s.writeOAuthStatus(w, st, *e)
-}
-
-func (s *Server) writeOAuthStatus(w http.ResponseWriter, st int, e apitype.OAuthError) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(st)
-	_ = json.NewEncoder(w).Encode(e)
 }
 
 // authenticated requires a valid bearer token and puts its principal in the
@@ -142,17 +75,15 @@ func (s *Server) authenticated(h handlerFunc) handlerFunc {
 // errors are RFC 6749 JSON like the token endpoint's; who may learn what of
 // which token is the authority's rule.
 func (s *Server) handleTokenIntrospect(w http.ResponseWriter, r *http.Request) error {
-	form, oerr := s.readFormOf(w, r, "the introspection request ("+apitype.PathTokenIntrospect+")", " with token=<access token> (RFC 7662)")
-	if oerr != nil {
-		s.writeOAuth(w, http.StatusBadRequest, oerr)
-		return nil
+	form, err := s.readFormOf(w, r, "the introspection request ("+apitype.PathTokenIntrospect+")", " with token=<access token> (RFC 7662)")
+	if err != nil {
+		return oauth(err)
 	}
 	info, err := s.auth.IntrospectToken(r.Context(), form.Get("token"))
 	if err != nil {
 		var te *authority.TokenError
-		if asTokenError(err, &te) {
-			s.writeOAuthStatus(w, http.StatusBadRequest, apitype.OAuthError{Error: te.Code, ErrorDescription: te.Description})
-			return nil
+		if errors.As(err, &te) {
+			return oauth(err)
 		}
 		return err
 	}

@@ -277,6 +277,11 @@ func httpStatusFor(rpc int) int {
 // writeError renders err as google.rpc.Status JSON. Internal errors are
 // logged with their cause and shown only as "internal error".
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var oe *oauthError
+	if errors.As(err, &oe) {
+		s.writeOAuthError(w, r, oe.err)
+		return
+	}
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		// INVALID_ARGUMENT, not RESOURCE_EXHAUSTED: clients retry a 429,
