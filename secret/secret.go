@@ -4,7 +4,7 @@
 // ("<cutename>@<host>/<suffix>") and RFC 7638 thumbprints.
 //
 // The formats follow ConductorOne's clients, which must parse what conncred
-// hands out (PROTOCOL.md §3.3, §3.4).
+// hands out (docs/PROTOCOL.md §3.3, §3.4).
 package secret
 
 import (

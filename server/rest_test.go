@@ -12,7 +12,7 @@ import (
 var rfc3339Z = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$`)
 
 // checkCredential checks a credential object field by field against
-// PROTOCOL.md §1.1.
+// docs/PROTOCOL.md §1.1.
 func checkCredential(t *testing.T, c map[string]any, appID, connID string, wantSecret bool) {
 	t.Helper()
 	for _, f := range []string{"id", "appId", "connectorId", "clientId", "displayName"} {

@@ -40,7 +40,7 @@ func LoadCredential(path string) (Credential, error) {
 }
 
 // Signer signs client assertions for one credential the way ConductorOne's
-// clients do (PROTOCOL.md §3.1): header {"alg":"EdDSA","nonce":<32 hex>}
+// clients do (docs/PROTOCOL.md §3.1): header {"alg":"EdDSA","nonce":<32 hex>}
 // with a fresh nonce, claims iss = sub = client id, aud = [client id host
 // without port], iat = now, nbf = now - 120 s, exp = now + 120 s. The JSON
 // around the parts that change is built once, so the generator spends its

@@ -1,6 +1,6 @@
 // Package loadgentest is a fake conncred server for testing the load
 // generator without the real one: it serves the routes the generator uses,
-// checks every assertion as strictly as PROTOCOL.md §3.1 describes the
+// checks every assertion as strictly as docs/PROTOCOL.md §3.1 describes the
 // official clients' (so a generator that signs wrongly fails its tests), and
 // counts what it served.
 package loadgentest
@@ -144,7 +144,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkTokenRequest holds the request to the exact shape of the official
-// clients' (PROTOCOL.md §3.1).
+// clients' (docs/PROTOCOL.md §3.1).
 func (s *Server) checkTokenRequest(r *http.Request) error {
 	if ct := r.Header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
 		return fmt.Errorf("content type %q", ct)
