@@ -63,6 +63,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) error {
 		s.writeOAuthStatus(w, http.StatusInternalServerError, apitype.OAuthError{Error: "server_error", ErrorDescription: "internal error (request id " + requestID(r.Context()) + ")"})
 		return nil
 	}
+	noteClient(r.Context(), req.ClientID) // authenticated by the exchange
 	w.Header().Set("Pragma", "no-cache")
 	return writeJSON(w, apitype.TokenResponse{AccessToken: tok.AccessToken, TokenType: "Bearer", ExpiresIn: tok.ExpiresIn})
 }
@@ -124,6 +125,7 @@ func (s *Server) authenticated(h handlerFunc) handlerFunc {
 		if err != nil {
 			return err
 		}
+		noteClient(r.Context(), p.ClientID)
 		return h(w, r.WithContext(conncred.WithPrincipal(r.Context(), p)))
 	}
 }
