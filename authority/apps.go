@@ -113,13 +113,15 @@ func (a *Authority) DeleteApp(ctx context.Context, id string) error {
 	if _, err := a.liveApp(ctx, id); err != nil {
 		return err
 	}
-	if err := a.store.DeleteApp(ctx, id, a.now()); err != nil {
+	now := a.now()
+	if err := a.store.DeleteApp(ctx, id, now); err != nil {
 		return mapNotFound(err, "app", id)
 	}
 	// Every credential below the app is now revoked; drop them from the
 	// cache so they stop authenticating on this node at once.
 	a.creds.invalidate("")
 	a.record(ctx, conncred.AuditEvent{Kind: "app.deleted", AppID: id})
+	a.recordCascade(ctx, conncred.CredentialFilter{AppID: id}, now, ReasonAppDeleted)
 	return nil
 }
 

@@ -16,6 +16,20 @@ const (
 	AuditTokenRefused = "token.refused"
 )
 
+// Audit outcomes besides "success" and "failure".
+const (
+	// OutcomeUnchanged marks a request that succeeded without changing
+	// anything, such as revoking an already-revoked credential: the trail
+	// must not show a second revocation that did not happen.
+	OutcomeUnchanged = "unchanged"
+)
+
+// Reasons of the credential revocations an app or connector delete causes.
+const (
+	ReasonAppDeleted       = "app deleted"
+	ReasonConnectorDeleted = "connector deleted"
+)
+
 // auditor buffers audit events and writes them in batches. Token events are
 // counted, not stored one by one: all issued (or refused for one reason) in
 // the same minute for the same credential, actor and source IP become one
@@ -69,12 +83,24 @@ func (a *Authority) record(ctx context.Context, e conncred.AuditEvent) {
 	a.audit.add(e)
 }
 
+// add gives e the id the store will keep, streams it to the sink, and
+// buffers it. The id comes first so that a streamed line can be matched
+// with the stored record; a token event streams with the id of the counted
+// record it is folded into.
 func (au *auditor) add(e conncred.AuditEvent) {
+	au.mu.Lock()
+	e.ID = au.buffer(e)
+	au.mu.Unlock()
 	if au.sink != nil {
+		// Outside the lock: a slow sink must not stall every request
+		// that records an event.
 		au.sink(e)
 	}
-	au.mu.Lock()
-	defer au.mu.Unlock()
+}
+
+// buffer keeps e (or folds it into its counted record) and returns the id
+// of the record that holds it. It runs under au.mu.
+func (au *auditor) buffer(e conncred.AuditEvent) string {
 	if e.Kind == AuditTokenIssued || e.Kind == AuditTokenRefused {
 		// A counted record stands for many requests, from many connections
 		// of one client: the source is its IP, without the ephemeral port,
@@ -91,18 +117,20 @@ func (au *auditor) add(e conncred.AuditEvent) {
 		}
 		if c, ok := au.counted[k]; ok {
 			c.Count += e.Count
-			return
+			return c.ID
 		}
+		e.ID = ksuid.New(e.Time)
 		e.Time = time.Unix(k.minute*60, 0).UTC()
 		au.counted[k] = &e
-		return
-	}
-	if len(au.pending) >= au.limit {
-		au.log.Error("audit buffer full; dropping event", "kind", e.Kind)
-		return
+		return e.ID
 	}
 	e.ID = ksuid.New(e.Time)
+	if len(au.pending) >= au.limit {
+		au.log.Error("audit buffer full; dropping event", "kind", e.Kind, "id", e.ID)
+		return e.ID
+	}
 	au.pending = append(au.pending, e)
+	return e.ID
 }
 
 // flush writes the individual events and the counts of minutes that have
@@ -119,7 +147,6 @@ func (au *auditor) write(ctx context.Context, now time.Time, all bool) {
 	minute := now.Unix() / 60
 	for k, e := range au.counted {
 		if all || k.minute < minute {
-			e.ID = ksuid.New(e.Time)
 			batch = append(batch, *e)
 			delete(au.counted, k)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -183,4 +184,160 @@ func TestAuditCountsFoldAndOverflow(t *testing.T) {
 	if n := bySource["  (overflow)"]; n != 19 || len(capture.events) != 4 {
 		t.Errorf("overflow: %d events in it, %d records; want 19 in one of 4 records: %v", n, len(capture.events), bySource)
 	}
+}
+
+// streamSink collects the events streamed to the audit sink.
+type streamSink struct {
+	mu     sync.Mutex
+	events []conncred.AuditEvent
+}
+
+func (s *streamSink) add(e conncred.AuditEvent) {
+	s.mu.Lock()
+	s.events = append(s.events, e)
+	s.mu.Unlock()
+}
+
+func (s *streamSink) all() []conncred.AuditEvent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]conncred.AuditEvent(nil), s.events...)
+}
+
+// TestAuditStreamCarriesStoredIDs: every streamed line has the id the
+// store keeps, so --audit-log lines and GET /api/v1/audit can be matched;
+// token events stream with the id of the counted record they fold into.
+func TestAuditStreamCarriesStoredIDs(t *testing.T) {
+	f := newFixture(t, Config{})
+	sink := &streamSink{}
+	f.a.audit.sink = sink.add
+	conn := f.connector(t)
+	cred, s, err := f.a.RotateCredential(f.admin, conn.AppID, conn.ID, CredentialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, _ := secret.Parse(s.Reveal())
+	for range 2 {
+		f.clock.Advance(time.Second)
+		if _, err := f.a.Exchange(context.Background(), tokenReq(cred.ClientID, officialAssertion(cred.ClientID, "127.0.0.1", f.clock.Now()).sign(t, priv))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.a.audit.flushAll(context.Background(), f.clock.Now())
+	stored, _, err := f.a.ListAudit(f.admin, AuditQuery{Page: PageRequest{Size: 1000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]string{} // id -> kind, as stored
+	for _, e := range stored {
+		kinds[e.ID] = e.Kind
+	}
+	streamed := sink.all()
+	if len(streamed) != 5 { // app, connector, credential, 2 tokens
+		t.Fatalf("got %d streamed events, want 5: %+v", len(streamed), streamed)
+	}
+	for _, e := range streamed {
+		if e.ID == "" {
+			t.Errorf("streamed %s without an id", e.Kind)
+		} else if got := kinds[e.ID]; got != e.Kind {
+			t.Errorf("streamed %s with id %s; the store has %q under that id", e.Kind, e.ID, got)
+		}
+	}
+	if streamed[3].ID != streamed[4].ID {
+		t.Errorf("two exchanges in one minute: ids %s and %s, want the one counted record's", streamed[3].ID, streamed[4].ID)
+	}
+}
+
+// TestAuditRevocations: a delete records each credential it revokes with
+// the delete as the reason; a revoke of a revoked credential is recorded
+// as unchanged, not as a second revocation.
+func TestAuditRevocations(t *testing.T) {
+	tests := []struct {
+		name       string
+		act        func(f *fixture, conn conncred.Connector) error
+		wantReason string
+	}{
+		{"app deleted", func(f *fixture, conn conncred.Connector) error { return f.a.DeleteApp(f.admin, conn.AppID) }, ReasonAppDeleted},
+		{"connector deleted", func(f *fixture, conn conncred.Connector) error {
+			return f.a.DeleteConnector(f.admin, conn.AppID, conn.ID)
+		}, ReasonConnectorDeleted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, Config{})
+			conn := f.connector(t)
+			var live []string
+			for range 3 {
+				c, _, err := f.a.RotateCredential(f.admin, conn.AppID, conn.ID, CredentialOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				live = append(live, c.ID)
+			}
+			early := live[0]
+			live = live[1:]
+			if _, err := f.a.RevokeCredential(f.admin, conn.AppID, conn.ID, early); err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Advance(time.Second)
+			if err := tt.act(f, conn); err != nil {
+				t.Fatal(err)
+			}
+			f.a.audit.flushAll(context.Background(), f.clock.Now())
+			events, _, err := f.a.ListAudit(f.admin, AuditQuery{Kind: "credential.revoked"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			byCred := map[string][]conncred.AuditEvent{}
+			for _, e := range events {
+				byCred[e.CredentialID] = append(byCred[e.CredentialID], e)
+			}
+			for _, id := range live {
+				got := byCred[id]
+				if len(got) != 1 || got[0].Reason != tt.wantReason || got[0].Outcome != "success" || got[0].ConnectorID != conn.ID {
+					t.Errorf("credential %s revoked by the delete: got %+v, want one success with reason %q", id, got, tt.wantReason)
+				}
+			}
+			if got := byCred[early]; len(got) != 1 || got[0].Reason != "" {
+				t.Errorf("credential %s revoked before the delete: got %+v, want only its own revocation", early, got)
+			}
+		})
+	}
+
+	t.Run("already revoked", func(t *testing.T) {
+		f := newFixture(t, Config{})
+		conn := f.connector(t)
+		c, _, err := f.a.RotateCredential(f.admin, conn.AppID, conn.ID, CredentialOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if _, err := f.a.RevokeCredential(f.admin, conn.AppID, conn.ID, c.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		second, _, _ := f.a.CreateAdmin(f.admin, CredentialOptions{})
+		f.a.CreateAdmin(f.admin, CredentialOptions{}) // so second is not the last admin
+		for range 2 {
+			if _, err := f.a.RevokeAdmin(f.admin, second.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.a.audit.flushAll(context.Background(), f.clock.Now())
+		for _, kind := range []string{"credential.revoked", "admin.revoked"} {
+			events, _, err := f.a.ListAudit(f.admin, AuditQuery{Kind: kind})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(events) != 2 {
+				t.Fatalf("%s: got %d events, want 2: %+v", kind, len(events), events)
+			}
+			if got, want := events[0].Outcome, "success"; got != want {
+				t.Errorf("%s, first: outcome %q, want %q", kind, got, want)
+			}
+			if got, want := events[1].Outcome, OutcomeUnchanged; got != want || !strings.Contains(events[1].Reason, "already revoked") {
+				t.Errorf("%s, second: outcome %q reason %q, want %q and \"already revoked\"", kind, got, events[1].Reason, want)
+			}
+		}
+	})
 }

@@ -134,10 +134,12 @@ func (a *Authority) DeleteConnector(ctx context.Context, appID, id string) error
 	if _, err := a.liveConnector(ctx, appID, id); err != nil {
 		return err
 	}
-	if err := a.store.DeleteConnector(ctx, id, a.now()); err != nil {
+	now := a.now()
+	if err := a.store.DeleteConnector(ctx, id, now); err != nil {
 		return mapNotFound(err, "connector", id)
 	}
 	a.creds.invalidate("")
 	a.record(ctx, conncred.AuditEvent{Kind: "connector.deleted", AppID: appID, ConnectorID: id})
+	a.recordCascade(ctx, conncred.CredentialFilter{AppID: appID, ConnectorID: id}, now, ReasonConnectorDeleted)
 	return nil
 }

@@ -198,24 +198,63 @@ func (a *Authority) RevokeCredential(ctx context.Context, appID, connectorID, id
 	if _, err := requireAdmin(ctx); err != nil {
 		return conncred.Credential{}, err
 	}
-	if _, err := a.connectorCredential(ctx, appID, connectorID, id); err != nil {
+	c, err := a.connectorCredential(ctx, appID, connectorID, id)
+	if err != nil {
 		return conncred.Credential{}, err
 	}
-	return a.revoke(ctx, id)
+	return a.revoke(ctx, c)
 }
 
-func (a *Authority) revoke(ctx context.Context, id string) (conncred.Credential, error) {
-	c, err := a.store.RevokeCredential(ctx, id, a.now())
+// revoke revokes c and records it: as a revocation when this call made it,
+// as unchanged when c was already revoked (before the call, or by a
+// concurrent one that got there first).
+func (a *Authority) revoke(ctx context.Context, before conncred.Credential) (conncred.Credential, error) {
+	now := a.now()
+	c, err := a.store.RevokeCredential(ctx, before.ID, now)
 	if err != nil {
-		return conncred.Credential{}, mapNotFound(err, "credential", id)
+		return conncred.Credential{}, mapNotFound(err, "credential", before.ID)
 	}
 	a.creds.invalidate(c.ID)
 	kind := "credential.revoked"
 	if c.Kind == conncred.KindAdmin {
 		kind = "admin.revoked"
 	}
-	a.record(ctx, conncred.AuditEvent{Kind: kind, AppID: c.AppID, ConnectorID: c.ConnectorID, CredentialID: c.ID})
+	e := conncred.AuditEvent{Kind: kind, AppID: c.AppID, ConnectorID: c.ConnectorID, CredentialID: c.ID}
+	if before.DeletedAt != nil || (c.DeletedAt != nil && !c.DeletedAt.Equal(now)) {
+		e.Outcome = OutcomeUnchanged
+		e.Reason = "already revoked at " + c.DeletedAt.UTC().Format(time.RFC3339Nano)
+	}
+	a.record(ctx, e)
 	return c, nil
+}
+
+// recordCascade records a revocation for every credential that a delete
+// at time at revoked, with the delete as the reason. The store revokes
+// them in the delete's transaction without naming them; they are the ones
+// whose revocation time is exactly the delete's (a credential revoked
+// earlier keeps its first time).
+func (a *Authority) recordCascade(ctx context.Context, f conncred.CredentialFilter, at time.Time, reason string) {
+	f.Kind = conncred.KindConnector
+	f.IncludeDeleted = true
+	f.Limit = 500
+	for {
+		cs, err := a.store.ListCredentials(ctx, f)
+		if err != nil {
+			// The delete itself is done and recorded; say which part of
+			// the trail is missing rather than fail the request.
+			a.log.Error("audit: could not list the credentials a delete revoked; their revocations are not in the trail", "reason", reason, "app_id", f.AppID, "connector_id", f.ConnectorID, "err", err)
+			return
+		}
+		for _, c := range cs {
+			if c.DeletedAt != nil && c.DeletedAt.Equal(at) {
+				a.record(ctx, conncred.AuditEvent{Kind: "credential.revoked", Reason: reason, AppID: c.AppID, ConnectorID: c.ConnectorID, CredentialID: c.ID})
+			}
+		}
+		if len(cs) < f.Limit {
+			return
+		}
+		f.After = cs[len(cs)-1].ID
+	}
 }
 
 // CreateAdmin creates a personal-client (admin) credential.
@@ -291,7 +330,7 @@ func (a *Authority) RevokeAdmin(ctx context.Context, id string) (conncred.Creden
 			return conncred.Credential{}, conncred.Errorf(conncred.EInvalid, "refusing to revoke the last usable admin client; create another one first")
 		}
 	}
-	return a.revoke(ctx, id)
+	return a.revoke(ctx, c)
 }
 
 // Bootstrap creates the first admin credential when the store has no admin

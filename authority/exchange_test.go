@@ -144,7 +144,7 @@ func TestInteropVectors(t *testing.T) {
 
 			t.Run("refused once revoked", func(t *testing.T) {
 				f, cred := newVectorFixture(t, v.PublicHost)
-				if _, err := f.a.revoke(f.admin, cred.ID); err != nil {
+				if _, err := f.a.revoke(f.admin, cred); err != nil {
 					t.Fatal(err)
 				}
 				_, err := f.a.Exchange(ctx, v.request())

@@ -45,6 +45,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) error {
 	if s.limiter != nil {
 		s.limiter.succeed(req.ClientID, ip)
 	}
+	noteClient(r.Context(), req.ClientID) // authenticated by the exchange
 	w.Header().Set("Pragma", "no-cache")
 	return writeJSON(w, apitype.TokenResponse{AccessToken: tok.AccessToken, TokenType: "Bearer", ExpiresIn: tok.ExpiresIn})
 }
@@ -67,6 +68,7 @@ func (s *Server) authenticated(h handlerFunc) handlerFunc {
 		if err != nil {
 			return err
 		}
+		noteClient(r.Context(), p.ClientID)
 		return h(w, r.WithContext(conncred.WithPrincipal(r.Context(), p)))
 	}
 }

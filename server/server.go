@@ -44,8 +44,12 @@ type Config struct {
 	// TrustProxyHeaders makes the remote address come from
 	// X-Forwarded-For (set it only behind a proxy that overwrites it).
 	TrustProxyHeaders bool
-	// Clock is the time source of the rate limiter (default real time).
+	// Clock is the time source of the rate limiter and the access log
+	// (default real time).
 	Clock clock.Clock
+	// AccessLog logs every request at info (see accessLog); successful
+	// token exchanges as one line a minute with a count.
+	AccessLog bool
 }
 
 func (c *Config) setDefaults() {
@@ -73,6 +77,7 @@ type Server struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	limiter *failureLimiter
+	access  *accessLog // nil when off
 }
 
 // New returns a Server over a.
@@ -87,6 +92,9 @@ func New(cfg Config, a *authority.Authority, log *slog.Logger) *Server {
 			limit: cfg.FailedTokenLimit, per: time.Minute, ttl: cfg.RecentSuccessTTL,
 			perSecond: max(cfg.ThrottledVerifyRate, 0),
 		}, cfg.Clock)
+	}
+	if cfg.AccessLog {
+		s.access = &accessLog{log: log, clock: cfg.Clock}
 	}
 	s.routes()
 	return s
@@ -125,6 +133,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := context.WithValue(r.Context(), requestIDKey{}, id)
 	ctx = conncred.WithSource(ctx, s.remoteAddr(r))
 	r = r.WithContext(ctx)
+	w, r, logAccess := s.startAccess(w, r, id)
+	defer logAccess()
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {

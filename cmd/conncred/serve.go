@@ -49,6 +49,7 @@ type serveConfig struct {
 	ShutdownTimeout       time.Duration
 	TrustProxyHeaders     bool
 	DebugListen           string
+	AccessLog             bool
 }
 
 func (c *serveConfig) flags(fs *flag.FlagSet) {
@@ -76,6 +77,7 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown waits for in-flight requests")
 	fs.BoolVar(&c.TrustProxyHeaders, "trust-proxy-headers", false, "take the client address from X-Forwarded-For (only behind a proxy that sets it)")
 	fs.StringVar(&c.DebugListen, "debug-listen", "", "serve Go's profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (empty: off)")
+	fs.BoolVar(&c.AccessLog, "access-log", true, "log each request (method, route, status, duration, bytes, client id, remote address, request id) at info; successful token exchanges as one line a minute with a count")
 }
 
 // Validate reports what is wrong with the configuration.
@@ -155,6 +157,26 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		return err
 	}
 	defer store.Close()
+	out := console{w: stderr, log: log, json: cfg.LogFormat == "json"}
+
+	// Bind before anything is written: a start that cannot listen (the
+	// port is taken) must not mint an admin credential, and with port 0
+	// the public host, and so every client id and the issuer, must carry
+	// the port actually bound.
+	ln, err := listen(cfg)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	publicHost, note := defaultPublicHost(cfg.PublicHost, cfg.Listen, addr)
+	if note != "" {
+		out.warn(note, "public_host", publicHost)
+	}
+	if w := dotlessHostWarning(publicHost); w != "" {
+		out.warn(w, "public_host", publicHost)
+	}
+	cfg.PublicHost = publicHost
 
 	acfg := authority.Config{
 		PublicHost:            cfg.PublicHost,
@@ -180,15 +202,18 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	defer auth.Close()
 
 	adminFile := filepath.Join(cfg.DataDir, "admin-credential.json")
-	if err := bootstrap(ctx, auth, adminFile, stderr); err != nil {
-		return err
-	}
-
-	ln, err := listen(cfg)
+	clientID, created, err := bootstrapAdmin(ctx, auth, adminFile)
 	if err != nil {
 		return err
 	}
-	srv := httpServer(cfg, server.New(server.Config{MaxBodyBytes: cfg.MaxBodyBytes, FailedTokenLimit: cfg.FailedTokenLimit, TrustProxyHeaders: cfg.TrustProxyHeaders}, auth, log), log)
+	if created {
+		out.info(fmt.Sprintf("created the first admin credential %s and wrote it to %s (mode 0600); keep that file secret", clientID, adminFile),
+			"created the first admin credential", "client_id", clientID, "file", adminFile)
+	} else if w := adminHostWarning(adminFile, cfg.PublicHost); w != "" {
+		out.warn(w, "public_host", cfg.PublicHost, "file", adminFile)
+	}
+
+	srv := httpServer(cfg, server.New(server.Config{MaxBodyBytes: cfg.MaxBodyBytes, FailedTokenLimit: cfg.FailedTokenLimit, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog}, auth, log), log)
 	scheme, caFile := "https", ""
 	switch {
 	case cfg.Dev:
@@ -216,7 +241,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		dsrv := debugServer()
 		defer dsrv.Close()
 		go func() { errc <- dsrv.Serve(dln) }()
-		fmt.Fprintf(stderr, "conncred: profiler on http://%s/debug/pprof/\n", dln.Addr())
+		out.info(fmt.Sprintf("profiler on http://%s/debug/pprof/", dln.Addr()), "profiler", "url", "http://"+dln.Addr().String()+"/debug/pprof/")
 	}
 	go func() {
 		if scheme == "https" {
@@ -225,16 +250,22 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 			errc <- srv.Serve(ln)
 		}
 	}()
-	addr := ln.Addr().String()
-	fmt.Fprintf(stderr, "conncred: serving %s://%s (public host %s, database %s)\n", scheme, addr, cfg.PublicHost, describeDB(cfg.DB, cfg.DataDir))
-	printNextSteps(stderr, scheme, addr, cfg, adminFile, caFile)
+	url := scheme + "://" + addr
+	out.info(fmt.Sprintf("serving %s (public host %s, database %s)", url, cfg.PublicHost, describeDB(cfg.DB, cfg.DataDir)),
+		"serving", "url", url, "public_host", cfg.PublicHost, "database", describeDB(cfg.DB, cfg.DataDir),
+		"admin_credential_file", absPath(adminFile), "ca_file", absPath(caFile))
+	if !out.json {
+		// The next steps are for a person at a terminal; a JSON log goes
+		// to a collector, which has the facts in the record above.
+		printNextSteps(stderr, scheme, addr, cfg, adminFile, caFile)
+	}
 
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serving: %w", err)
 	case <-ctx.Done():
 	}
-	fmt.Fprintln(stderr, "conncred: shutting down; draining in-flight requests")
+	out.info("shutting down; draining in-flight requests", "shutting down; draining in-flight requests")
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
@@ -244,7 +275,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	if err := auth.Close(); err != nil {
 		return err
 	}
-	fmt.Fprintln(stderr, "conncred: stopped")
+	out.info("stopped", "stopped")
 	return nil
 }
 
@@ -282,22 +313,32 @@ func newLogger(format string, w io.Writer) *slog.Logger {
 // bootstrap creates the first admin credential on an empty database and
 // writes it to adminFile (mode 0600). The secret is never printed.
 func bootstrap(ctx context.Context, auth *authority.Authority, adminFile string, stderr io.Writer) error {
+	clientID, created, err := bootstrapAdmin(ctx, auth, adminFile)
+	if err != nil || !created {
+		return err
+	}
+	fmt.Fprintf(stderr, "conncred: created the first admin credential %s and wrote it to %s (mode 0600); keep that file secret\n", clientID, adminFile)
+	return nil
+}
+
+// bootstrapAdmin is bootstrap without the message: it returns the client
+// id it minted and whether it did, for serve to report in its log format.
+func bootstrapAdmin(ctx context.Context, auth *authority.Authority, adminFile string) (clientID string, created bool, err error) {
 	cred, sec, created, err := auth.Bootstrap(ctx)
 	if err != nil {
-		return fmt.Errorf("bootstrapping the admin credential: %w", err)
+		return "", false, fmt.Errorf("bootstrapping the admin credential: %w", err)
 	}
 	if !created {
-		return nil
+		return "", false, nil
 	}
 	b, err := json.MarshalIndent(map[string]string{"clientId": cred.ClientID, "clientSecret": sec.Reveal()}, "", "  ")
 	if err != nil {
-		return err
+		return "", false, err
 	}
 	if err := writeFileAtomic(adminFile, append(b, '\n'), 0o600); err != nil {
-		return fmt.Errorf("writing the bootstrap admin credential: %w", err)
+		return "", false, fmt.Errorf("writing the bootstrap admin credential to %s: %w", adminFile, err)
 	}
-	fmt.Fprintf(stderr, "conncred: created the first admin credential %s and wrote it to %s (mode 0600); keep that file secret\n", cred.ClientID, adminFile)
-	return nil
+	return cred.ClientID, true, nil
 }
 
 // writeFileAtomic writes data to path through a temporary file and a
@@ -348,12 +389,6 @@ func auditSink(path string, stdout io.Writer) (func(conncred.AuditEvent), func()
 }
 
 func printNextSteps(w io.Writer, scheme, addr string, cfg serveConfig, adminFile, caFile string) {
-	abs := func(p string) string {
-		if a, err := filepath.Abs(p); err == nil {
-			return a
-		}
-		return p
-	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nNext steps (in another terminal; `go install ./cmd/conncred` puts conncred on your PATH):\n")
 	flags := ""
@@ -366,12 +401,27 @@ func printNextSteps(w io.Writer, scheme, addr string, cfg serveConfig, adminFile
 	fmt.Fprintf(&b, "  conncred whoami%s\n", flags)
 	fmt.Fprintf(&b, "  conncred app create --name Okta%s\n", flags)
 	fmt.Fprintf(&b, "  conncred --help\n")
-	fmt.Fprintf(&b, "The CLI authenticates with the admin credential in %s.\n", abs(adminFile))
+	fmt.Fprintf(&b, "The CLI authenticates with the admin credential in %s.\n", absPath(adminFile))
 	if caFile != "" {
-		fmt.Fprintf(&b, "Other clients (the ConductorOne SDK, curl) must trust the development CA:\n")
-		fmt.Fprintf(&b, "  export SSL_CERT_FILE=%s\n", abs(caFile))
-		fmt.Fprintf(&b, "(that replaces the system roots for those programs; concatenate it with your system bundle to keep both)\n")
+		// curl built on OpenSSL ignores SSL_CERT_FILE, and Go ignores
+		// CURL_CA_BUNDLE: each gets the advice that works for it.
+		ca := absPath(caFile)
+		fmt.Fprintf(&b, "Other clients must trust the development CA:\n")
+		fmt.Fprintf(&b, "  curl --cacert %s %s://%s/healthz      (or export CURL_CA_BUNDLE=%s)\n", ca, scheme, cfg.PublicHost, ca)
+		fmt.Fprintf(&b, "  export SSL_CERT_FILE=%s      (Go programs: the ConductorOne SDK, baton connectors)\n", ca)
+		fmt.Fprintf(&b, "(both replace the system roots for those programs; concatenate the CA with your system bundle to keep both)\n")
 	}
 	fmt.Fprintln(&b)
 	fmt.Fprint(w, b.String())
+}
+
+// absPath is p made absolute for a message, or p as given if that fails.
+func absPath(p string) string {
+	if p == "" {
+		return ""
+	}
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }
