@@ -59,6 +59,7 @@ func TestExitCodesAndStreams(t *testing.T) {
 		{"unknown verb", []string{"app", "lsit"}, 2, "", "did you mean list?", false},
 		{"unknown flag", []string{"app", "get", "--bogus"}, 2, "", "unknown flag: --bogus\nRun 'conncred app get --help' for usage.", false},
 		{"missing flag", []string{"app", "get"}, 2, "", "missing --id\nRun 'conncred app get --help'", true},
+		{"single-dash flag", []string{"app", "get", "-id", "x"}, 2, "", "-id: long flags take two dashes: --id", false},
 		{"bad flag value", []string{"app", "list", "--page-size", "many"}, 2, "", `invalid argument "many"`, true},
 		{"positional argument", []string{"app", "get", "extra"}, 2, "", `unexpected argument "extra"`, true},
 		{"failure", []string{"app", "get", "--id", "2HErg7BRmNdHgX8sTCWVq4E1fyh"}, 1, "", "not found", true},

@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
 
@@ -101,7 +102,7 @@ environment, which wins over the file.`,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return applyDefaults(cmd) },
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err: err} })
+	root.SetFlagErrorFunc(flagError)
 	root.PersistentFlags().String("config", "", "TOML file of flag defaults, keys named as the flags (env CONNCRED_CONFIG)")
 	root.AddCommand(
 		serveCmd(),
@@ -166,6 +167,21 @@ func group(name, short, example string, verbs ...*cobra.Command) *cobra.Command 
 	}
 	g.AddCommand(verbs...)
 	return g
+}
+
+// singleDash matches pflag's complaint about a Go-style "-flag".
+var singleDash = regexp.MustCompile(`^unknown shorthand flag: '.' in -([a-z][a-z0-9-]+)`)
+
+// flagError makes a flag mistake a usage error. Before cobra, "-dev" worked
+// as Go's flag package reads it; pflag needs "--dev", so say so.
+func flagError(cmd *cobra.Command, err error) error {
+	if m := singleDash.FindStringSubmatch(err.Error()); m != nil {
+		name, _, _ := strings.Cut(m[1], "=")
+		if cmd.Flags().Lookup(name) != nil {
+			return usagef("-%s: long flags take two dashes: --%s", m[1], m[1])
+		}
+	}
+	return usageError{err: err}
 }
 
 // suggest names the subcommands of cmd close to typed, if any.
