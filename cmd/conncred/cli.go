@@ -5,21 +5,20 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/conncred/conncred/client"
+	"github.com/spf13/pflag"
 )
-
-// errHelp ends a command that printed its help.
-var errHelp = flag.ErrHelp
 
 // clientFlags are the flags every admin command shares.
 type clientFlags struct {
@@ -30,7 +29,7 @@ type clientFlags struct {
 	json        bool
 }
 
-func (f *clientFlags) register(fs *flag.FlagSet) {
+func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.server, "server", "https://127.0.0.1:8443", "conncred server URL (env CONNCRED_SERVER)")
 	fs.StringVar(&f.credentials, "credentials", "", `JSON file {"clientId","clientSecret"} to authenticate with (default: $CONNCRED_CLIENT_ID/$CONNCRED_CLIENT_SECRET, else <data-dir>/admin-credential.json)`)
 	fs.StringVar(&f.dataDir, "data-dir", "./conncred-data", "local server data dir, for its admin credential and dev CA")
@@ -97,6 +96,9 @@ func (f *clientFlags) httpClient() (*http.Client, error) {
 }
 
 func (f *clientFlags) client() (*client.Client, error) {
+	if err := checkServerURL(f.server); err != nil {
+		return nil, err
+	}
 	cred, err := f.credential()
 	if err != nil {
 		return nil, err
@@ -105,38 +107,42 @@ func (f *clientFlags) client() (*client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	hc.Transport = refusedHint{base: hc.Transport, server: f.server}
 	return client.New(cred.ClientID, cred.ClientSecret, client.WithServerURL(f.server), client.WithHTTPClient(hc))
+}
+
+// checkServerURL refuses a --server the CLI cannot speak to. Plain http is
+// refused up front: against a TLS server it would fail later as an obscure
+// "connection reset by peer", and the official clients speak only https.
+func checkServerURL(server string) error {
+	u, err := url.Parse(server)
+	if err != nil || u.Host == "" {
+		return usagef("--server %q: want https://host[:port], e.g. https://127.0.0.1:8443", server)
+	}
+	if u.Scheme != "https" {
+		return usagef("--server %s: https is required (conncred and ConductorOne's clients speak only https); use https://%s, and behind a TLS-terminating proxy give the proxy's https address", server, u.Host)
+	}
+	return nil
+}
+
+// refusedHint turns "connection refused" into advice: nothing listens at
+// --server, so either the address is wrong or the server is not running.
+type refusedHint struct {
+	base   http.RoundTripper
+	server string
+}
+
+func (t refusedHint) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(r)
+	if err != nil && errors.Is(err, syscall.ECONNREFUSED) {
+		return nil, fmt.Errorf("%w (nothing listens at %s: check --server or CONNCRED_SERVER, or start the server with `conncred serve --dev`)", err, t.server)
+	}
+	return resp, err
 }
 
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
-}
-
-// newFlagSet makes a subcommand's flag set with a usage text that says
-// what the command does and shows an example.
-func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
-		fmt.Fprintln(stderr, "\nFlags:")
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parse parses flags, mapping -h to errHelp and other mistakes to a usage
-// error.
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := parseFlags(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
-		}
-		// The flag package has printed the mistake and the usage already.
-		return usageError{err: err, printed: true}
-	}
-	return nil
 }
 
 // required is a flag a command cannot run without.
@@ -145,12 +151,9 @@ type required struct {
 	value *string
 }
 
-// prepare parses a command's flags, checks the required ones, and returns
-// a client authenticated as the flags say.
-func (f *clientFlags) prepare(fs *flag.FlagSet, args []string, req ...required) (*client.Client, error) {
-	if err := parse(fs, args); err != nil {
-		return nil, err
-	}
+// prepare checks the required flags and returns a client authenticated as
+// the flags say.
+func (f *clientFlags) prepare(req ...required) (*client.Client, error) {
 	pairs := make([]string, 0, 2*len(req))
 	for _, r := range req {
 		pairs = append(pairs, r.name, *r.value)
@@ -170,7 +173,7 @@ func require(pairs ...string) error {
 		}
 	}
 	if len(missing) > 0 {
-		return usageError{err: fmt.Errorf("missing %s", strings.Join(missing, ", "))}
+		return usagef("missing %s", strings.Join(missing, ", "))
 	}
 	return nil
 }
@@ -208,26 +211,4 @@ func str(s *string) string {
 	return *s
 }
 
-// subcommand dispatches "noun verb" commands.
-func subcommand(noun string, verbs map[string]func([]string) error, order []string, args []string, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintf(stderr, "Usage: conncred %s <%s> [flags]\n\nRun 'conncred %s <verb> --help' for details.\n", noun, strings.Join(order, "|"), noun)
-		if len(args) == 0 {
-			return usageError{err: fmt.Errorf("which %s command? one of %s", noun, strings.Join(order, ", "))}
-		}
-		return errHelp
-	}
-	run, ok := verbs[args[0]]
-	if !ok {
-		return usageError{err: fmt.Errorf("unknown %s command %q; one of %s", noun, args[0], strings.Join(order, ", "))}
-	}
-	return run(args[1:])
-}
-
-// flagValue names flag.Flag where fs.Visit callbacks read better with it.
-type flagValue = flag.Flag
-
-var errNothingToUpdate = errors.New("nothing to update: give at least one field flag")
-
-// flagSet is flag.FlagSet, named for the helpers that register flags.
-type flagSet = flag.FlagSet
+var errNothingToUpdate = usagef("nothing to update: give at least one field flag")

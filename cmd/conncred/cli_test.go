@@ -74,15 +74,20 @@ func (e *cliEnv) mustJSON(t *testing.T, v any, args ...string) {
 	}
 }
 
+// connectorJSON is the part of the API's connector envelope tests read.
+type connectorJSON struct {
+	ConnectorView struct{ Connector struct{ ID string } }
+}
+
 func TestCLIWalkthrough(t *testing.T) {
 	e := newCLIEnv(t)
 	var app struct{ App struct{ ID string } }
 	e.mustJSON(t, &app, "app", "create", "--name", "Okta")
-	var conn struct{ ID string }
+	var conn connectorJSON
 	e.mustJSON(t, &conn, "connector", "create", "--app", app.App.ID)
 
 	// A rotate prints the secret once, on stdout, with a warning on stderr.
-	out, errOut, code := e.run(t, "credential", "rotate", "--app", app.App.ID, "--connector", conn.ID)
+	out, errOut, code := e.run(t, "credential", "rotate", "--app", app.App.ID, "--connector", conn.ConnectorView.Connector.ID)
 	if code != 0 {
 		t.Fatalf("rotate: exit %d: %s", code, errOut)
 	}
@@ -107,15 +112,15 @@ func TestCLIWalkthrough(t *testing.T) {
 			DeletedAt    *string
 		}
 	}
-	e.mustJSON(t, &list, "credential", "list", "--app", app.App.ID, "--connector", conn.ID)
+	e.mustJSON(t, &list, "credential", "list", "--app", app.App.ID, "--connector", conn.ConnectorView.Connector.ID)
 	if len(list.List) != 1 || list.List[0].ClientSecret != nil {
 		t.Fatalf("list: %+v", list)
 	}
 	id := list.List[0].ID
-	if _, errOut, code := e.run(t, "credential", "revoke", "--app", app.App.ID, "--connector", conn.ID, "--id", id); code != 0 {
+	if _, errOut, code := e.run(t, "credential", "revoke", "--app", app.App.ID, "--connector", conn.ConnectorView.Connector.ID, "--id", id); code != 0 {
 		t.Fatalf("revoke: %s", errOut)
 	}
-	out, _, _ = e.run(t, "credential", "get", "--app", app.App.ID, "--connector", conn.ID, "--id", id)
+	out, _, _ = e.run(t, "credential", "get", "--app", app.App.ID, "--connector", conn.ConnectorView.Connector.ID, "--id", id)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 2 || strings.Contains(out, "secret-token") {
 		t.Fatalf("get should print a header and one row, and no secret:\n%s", out)

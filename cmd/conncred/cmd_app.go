@@ -1,87 +1,122 @@
 package main
 
 import (
-	"context"
 	"io"
 
 	"github.com/conncred/conncred/apitype"
 	"github.com/conncred/conncred/client"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
-func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	verbs := map[string]func([]string) error{
-		"create": func(args []string) error {
-			var f clientFlags
-			var name, desc string
-			fs := newFlagSet("app create", "Usage: conncred app create --name NAME [--description TEXT]\n\nCreates an app.\n\nExample:\n  conncred app create --name Okta\n", stderr)
-			f.register(fs)
-			fs.StringVar(&name, "name", "", "display name (required)")
-			fs.StringVar(&desc, "description", "", "description")
-			c, err := f.prepare(fs, args, required{"name", &name})
+func appCmd() *cobra.Command {
+	return group("app", "create, get, list, update and delete apps", "  conncred app list",
+		appCreateCmd(), appGetCmd(), appListCmd(), appUpdateCmd(), appDeleteCmd())
+}
+
+func appCreateCmd() *cobra.Command {
+	var f clientFlags
+	var name, desc string
+	cmd := &cobra.Command{
+		Use:     "create --name NAME [--description TEXT]",
+		Short:   "create an app",
+		Example: "  conncred app create --name Okta",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.prepare(required{"name", &name})
 			if err != nil {
 				return err
 			}
-			app, err := c.CreateApp(ctx, apitype.CreateAppRequest{DisplayName: name, Description: desc})
+			app, err := c.CreateApp(cmd.Context(), apitype.CreateAppRequest{DisplayName: name, Description: desc})
 			if err != nil {
 				return err
 			}
-			return printApps(stdout, f.json, app)
+			return printApp(cmd.OutOrStdout(), f.json, app)
 		},
-		"get": func(args []string) error {
-			var f clientFlags
-			var id string
-			fs := newFlagSet("app get", "Usage: conncred app get --id APP_ID\n\nShows an app.\n\nExample:\n  conncred app get --id 2HErg7BRmNdHgX8sTCWVq4E1fyh\n", stderr)
-			f.register(fs)
-			fs.StringVar(&id, "id", "", "app id (required)")
-			c, err := f.prepare(fs, args, required{"id", &id})
+	}
+	f.register(cmd.Flags())
+	cmd.Flags().StringVar(&name, "name", "", "display name (required)")
+	cmd.Flags().StringVar(&desc, "description", "", "description")
+	return cmd
+}
+
+func appGetCmd() *cobra.Command {
+	var f clientFlags
+	var id string
+	cmd := &cobra.Command{
+		Use:     "get --id APP_ID",
+		Short:   "show an app",
+		Example: "  conncred app get --id 2HErg7BRmNdHgX8sTCWVq4E1fyh",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.prepare(required{"id", &id})
 			if err != nil {
 				return err
 			}
-			app, err := c.GetApp(ctx, id)
+			app, err := c.GetApp(cmd.Context(), id)
 			if err != nil {
 				return err
 			}
-			return printApps(stdout, f.json, app)
+			return printApp(cmd.OutOrStdout(), f.json, app)
 		},
-		"list": func(args []string) error {
-			var f clientFlags
-			var p client.Page
-			fs := newFlagSet("app list", "Usage: conncred app list [--page-size N] [--page-token T]\n\nLists apps, oldest first.\n\nExample:\n  conncred app list --page-size 20\n", stderr)
-			f.register(fs)
-			fs.IntVar(&p.Size, "page-size", 0, "apps per page (default 50, at most 1000)")
-			fs.StringVar(&p.Token, "page-token", "", "nextPageToken of the previous page")
-			c, err := f.prepare(fs, args)
+	}
+	f.register(cmd.Flags())
+	cmd.Flags().StringVar(&id, "id", "", "app id (required)")
+	registerAppCompletion(cmd, "id", &f)
+	return cmd
+}
+
+func appListCmd() *cobra.Command {
+	var f clientFlags
+	var p client.Page
+	cmd := &cobra.Command{
+		Use:     "list [--page-size N] [--page-token T]",
+		Short:   "list apps, oldest first",
+		Example: "  conncred app list --page-size 20",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.prepare()
 			if err != nil {
 				return err
 			}
-			out, err := c.ListApps(ctx, p)
+			out, err := c.ListApps(cmd.Context(), p)
 			if err != nil {
 				return err
 			}
 			if f.json {
-				return printJSON(stdout, out)
+				return printJSON(cmd.OutOrStdout(), out)
 			}
-			if err := printApps(stdout, false, out.List...); err != nil {
+			if err := appTable(cmd.OutOrStdout(), out.List...); err != nil {
 				return err
 			}
-			return printNext(stderr, out.NextPageToken)
+			return printNext(cmd.ErrOrStderr(), out.NextPageToken)
 		},
-		"update": func(args []string) error {
-			var f clientFlags
-			var id, name, desc string
-			fs := newFlagSet("app update", "Usage: conncred app update --id APP_ID [--name NAME] [--description TEXT]\n\nChanges an app's name or description.\n\nExample:\n  conncred app update --id 2HErg7BRmNdHgX8sTCWVq4E1fyh --name \"Okta prod\"\n", stderr)
-			f.register(fs)
-			fs.StringVar(&id, "id", "", "app id (required)")
-			fs.StringVar(&name, "name", "", "new display name")
-			fs.StringVar(&desc, "description", "", "new description")
-			if err := parse(fs, args); err != nil {
-				return err
-			}
+	}
+	f.register(cmd.Flags())
+	cmd.Flags().IntVar(&p.Size, "page-size", 0, "apps per page (default 50, at most 1000)")
+	cmd.Flags().StringVar(&p.Token, "page-token", "", "nextPageToken of the previous page")
+	return cmd
+}
+
+func appUpdateCmd() *cobra.Command {
+	var f clientFlags
+	var id, name, desc string
+	cmd := &cobra.Command{
+		Use:   "update --id APP_ID [--name NAME] [--description TEXT]",
+		Short: "change an app's name or description",
+		Long: `Changes an app's name or description. Only the fields named on the command
+line change, never one set by the environment or a config file.`,
+		Example: "  conncred app update --id 2HErg7BRmNdHgX8sTCWVq4E1fyh --name \"Okta prod\"",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := require("id", id); err != nil {
 				return err
 			}
 			req := apitype.UpdateAppRequest{App: &apitype.AppInput{}}
-			fs.Visit(func(fl *flagValue) {
+			cmd.Flags().Visit(func(fl *pflag.Flag) {
+				if !onCommandLine(fl) {
+					return
+				}
 				switch fl.Name {
 				case "name":
 					req.App.DisplayName, req.UpdateMask = &name, append(req.UpdateMask, "displayName")
@@ -90,63 +125,66 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				}
 			})
 			if len(req.UpdateMask) == 0 {
-				return usageError{err: errNothingToUpdate}
+				return errNothingToUpdate
 			}
 			c, err := f.client()
 			if err != nil {
 				return err
 			}
-			app, err := c.UpdateApp(ctx, id, req)
+			app, err := c.UpdateApp(cmd.Context(), id, req)
 			if err != nil {
 				return err
 			}
-			return printApps(stdout, f.json, app)
-		},
-		"delete": func(args []string) error {
-			var f clientFlags
-			var id string
-			fs := newFlagSet("app delete", "Usage: conncred app delete --id APP_ID\n\nDeletes an app and its connectors, and revokes every credential below it.\n\nExample:\n  conncred app delete --id 2HErg7BRmNdHgX8sTCWVq4E1fyh\n", stderr)
-			f.register(fs)
-			fs.StringVar(&id, "id", "", "app id (required)")
-			c, err := f.prepare(fs, args, required{"id", &id})
-			if err != nil {
-				return err
-			}
-			if err := c.DeleteApp(ctx, id); err != nil {
-				return err
-			}
-			return printDone(stdout, f.json, "deleted app "+id)
+			return printApp(cmd.OutOrStdout(), f.json, app)
 		},
 	}
-	return subcommand("app", verbs, []string{"create", "get", "list", "update", "delete"}, args, stderr)
+	f.register(cmd.Flags())
+	cmd.Flags().StringVar(&id, "id", "", "app id (required)")
+	cmd.Flags().StringVar(&name, "name", "", "new display name")
+	cmd.Flags().StringVar(&desc, "description", "", "new description")
+	registerAppCompletion(cmd, "id", &f)
+	return cmd
 }
 
-func printApps(w io.Writer, asJSON bool, apps ...*apitype.App) error {
-	if asJSON {
-		if len(apps) == 1 {
-			return printJSON(w, apitype.AppResponse{App: apps[0]})
-		}
-		return printJSON(w, apps)
+func appDeleteCmd() *cobra.Command {
+	var f clientFlags
+	var id string
+	cmd := &cobra.Command{
+		Use:     "delete --id APP_ID",
+		Short:   "delete an app and its connectors, revoking every credential below it",
+		Example: "  conncred app delete --id 2HErg7BRmNdHgX8sTCWVq4E1fyh",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.prepare(required{"id", &id})
+			if err != nil {
+				return err
+			}
+			if err := c.DeleteApp(cmd.Context(), id); err != nil {
+				return err
+			}
+			return printDone(cmd.OutOrStdout(), f.json, "deleted app "+id)
+		},
 	}
+	f.register(cmd.Flags())
+	cmd.Flags().StringVar(&id, "id", "", "app id (required)")
+	registerAppCompletion(cmd, "id", &f)
+	return cmd
+}
+
+// printApp prints one app: a table, or the API's {"app": ...}.
+func printApp(w io.Writer, asJSON bool, app *apitype.App) error {
+	if asJSON {
+		return printJSON(w, apitype.AppResponse{App: app})
+	}
+	return appTable(w, app)
+}
+
+func appTable(w io.Writer, apps ...*apitype.App) error {
 	rows := make([][]string, 0, len(apps))
 	for _, a := range apps {
 		rows = append(rows, []string{str(a.ID), str(a.DisplayName), ts(a.CreatedAt), ts(a.DeletedAt)})
 	}
 	return table(w, []string{"ID", "NAME", "CREATED", "DELETED"}, rows)
-}
-
-func printConnectors(w io.Writer, asJSON bool, cs ...*apitype.Connector) error {
-	if asJSON {
-		if len(cs) == 1 {
-			return printJSON(w, cs[0])
-		}
-		return printJSON(w, cs)
-	}
-	rows := make([][]string, 0, len(cs))
-	for _, c := range cs {
-		rows = append(rows, []string{str(c.ID), str(c.AppID), str(c.DisplayName), ts(c.CreatedAt), ts(c.DeletedAt)})
-	}
-	return table(w, []string{"ID", "APP", "NAME", "CREATED", "DELETED"}, rows)
 }
 
 func printNext(w io.Writer, token string) error {

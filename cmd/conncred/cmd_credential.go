@@ -1,34 +1,62 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"io"
-	"time"
 
 	"github.com/conncred/conncred/apitype"
 	"github.com/conncred/conncred/client"
-	"github.com/conncred/conncred/secret"
+	"github.com/spf13/cobra"
 )
 
 // secretWarning goes to stderr beside every secret printed.
 const secretWarning = "conncred: this is the only time the client secret is shown; store it now (it is not kept by the server and cannot be shown again)"
 
-func runCredential(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	verbs := map[string]func([]string) error{
-		"rotate": func(args []string) error {
-			var f clientFlags
-			var appID, connID string
-			var opt rotateFlags
-			fs := newFlagSet("credential rotate", "Usage: conncred credential rotate --app APP_ID --connector CONNECTOR_ID [--name NAME] [--expires 720h | --expires-time T]\n\nAdds a credential to a connector and prints its client id and secret, once.\nThe connector's other credentials stay valid until revoked or expired.\n\nExample:\n  conncred credential rotate --app 2HErg7BRmNdHgX8sTCWVq4E1fyh --connector 2HErg7BRmNdHgX8sTCWVq4E1fyz --expires 720h\n", stderr)
-			f.register(fs)
-			fs.StringVar(&appID, "app", "", "app id (required)")
-			fs.StringVar(&connID, "connector", "", "connector id (required)")
-			opt.register(fs)
-			if err := parse(fs, args); err != nil {
-				return err
-			}
-			if err := require("app", appID, "connector", connID); err != nil {
+func credentialCmd() *cobra.Command {
+	return group("credential", "rotate, get, list and revoke connector credentials",
+		"  conncred credential list --app 2HErg7BRmNdHgX8sTCWVq4E1fyh --connector 2HErg7BRmNdHgX8sTCWVq4E1fyz",
+		credentialRotateCmd(), credentialGetCmd(), credentialListCmd(), credentialRevokeCmd())
+}
+
+// credentialFlags name a connector's credentials: --app, --connector, and
+// --id when the command acts on one credential.
+type credentialFlags struct {
+	clientFlags
+	appID, connID, id string
+}
+
+func (c *credentialFlags) register(cmd *cobra.Command, withID bool) {
+	c.clientFlags.register(cmd.Flags())
+	cmd.Flags().StringVar(&c.appID, "app", "", "app id (required)")
+	cmd.Flags().StringVar(&c.connID, "connector", "", "connector id (required)")
+	registerAppCompletion(cmd, "app", &c.clientFlags)
+	registerConnectorCompletion(cmd, "connector", &c.clientFlags, &c.appID)
+	if withID {
+		cmd.Flags().StringVar(&c.id, "id", "", "credential id (required)")
+	}
+}
+
+func (c *credentialFlags) required(withID bool) []required {
+	r := []required{{"app", &c.appID}, {"connector", &c.connID}}
+	if withID {
+		r = append(r, required{"id", &c.id})
+	}
+	return r
+}
+
+func credentialRotateCmd() *cobra.Command {
+	var f credentialFlags
+	var opt rotateFlags
+	cmd := &cobra.Command{
+		Use:   "rotate --app APP_ID --connector CONNECTOR_ID [--name NAME] [--expires 720h | --expires-time T] [--out FILE]",
+		Short: "add a credential to a connector and show its secret, once",
+		Long: `Adds a credential to a connector and prints its client id and secret, once
+(with --out, writes them to a new 0600 file instead). The connector's other
+credentials stay valid until revoked or expired.`,
+		Example: `  conncred credential rotate --app 2HErg7BRmNdHgX8sTCWVq4E1fyh --connector 2HErg7BRmNdHgX8sTCWVq4E1fyz --expires 30d
+  conncred credential rotate --app 2HErg7BRmNdHgX8sTCWVq4E1fyh --connector 2HErg7BRmNdHgX8sTCWVq4E1fyz --out connector.json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := require("app", f.appID, "connector", f.connID); err != nil {
 				return err
 			}
 			ro, err := opt.options()
@@ -39,126 +67,100 @@ func runCredential(ctx context.Context, args []string, stdout, stderr io.Writer)
 			if err != nil {
 				return err
 			}
-			cred, sec, err := c.RotateCredential(ctx, appID, connID, ro)
-			if err != nil {
-				return err
-			}
-			return printSecret(stdout, stderr, f.json, cred, sec)
+			return opt.issue(cmd.OutOrStdout(), cmd.ErrOrStderr(), f.json, false, func() (*client.ConnectorCredential, secretText, error) {
+				cred, sec, err := c.RotateCredential(cmd.Context(), f.appID, f.connID, ro)
+				return cred, sec, err
+			})
 		},
-		"get": func(args []string) error {
-			var f clientFlags
-			var appID, connID, id string
-			fs := newFlagSet("credential get", "Usage: conncred credential get --app APP_ID --connector CONNECTOR_ID --id CREDENTIAL_ID\n\nShows a credential (never its secret). A revoked one shows DELETED.\n\nExample:\n  conncred credential get --app 2HErg7BRmNdHgX8sTCWVq4E1fyh --connector 2HErg7BRmNdHgX8sTCWVq4E1fyz --id 2HErg7BRmNdHgX8sTCWVq4E1fz0\n", stderr)
-			f.register(fs)
-			fs.StringVar(&appID, "app", "", "app id (required)")
-			fs.StringVar(&connID, "connector", "", "connector id (required)")
-			fs.StringVar(&id, "id", "", "credential id (required)")
-			c, err := f.prepare(fs, args, required{"app", &appID}, required{"connector", &connID}, required{"id", &id})
+	}
+	f.register(cmd, false)
+	opt.register(cmd.Flags())
+	return cmd
+}
+
+func credentialGetCmd() *cobra.Command {
+	var f credentialFlags
+	cmd := &cobra.Command{
+		Use:     "get --app APP_ID --connector CONNECTOR_ID --id CREDENTIAL_ID",
+		Short:   "show a credential (never its secret); a revoked one shows DELETED",
+		Example: "  conncred credential get --app 2HErg7BRmNdHgX8sTCWVq4E1fyh --connector 2HErg7BRmNdHgX8sTCWVq4E1fyz --id 2HErg7BRmNdHgX8sTCWVq4E1fz0",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.prepare(f.required(true)...)
 			if err != nil {
 				return err
 			}
-			cred, err := c.GetCredential(ctx, appID, connID, id)
-			if err != nil {
-				return err
-			}
-			return printCredentials(stdout, f.json, cred)
-		},
-		"list": func(args []string) error {
-			var f clientFlags
-			var appID, connID string
-			var p client.Page
-			fs := newFlagSet("credential list", "Usage: conncred credential list --app APP_ID --connector CONNECTOR_ID\n\nLists a connector's credentials, revoked ones included, oldest first.\n\nExample:\n  conncred credential list --app 2HErg7BRmNdHgX8sTCWVq4E1fyh --connector 2HErg7BRmNdHgX8sTCWVq4E1fyz\n", stderr)
-			f.register(fs)
-			fs.StringVar(&appID, "app", "", "app id (required)")
-			fs.StringVar(&connID, "connector", "", "connector id (required)")
-			fs.IntVar(&p.Size, "page-size", 0, "credentials per page (default 50, at most 1000)")
-			fs.StringVar(&p.Token, "page-token", "", "nextPageToken of the previous page")
-			c, err := f.prepare(fs, args, required{"app", &appID}, required{"connector", &connID})
-			if err != nil {
-				return err
-			}
-			out, err := c.ListCredentials(ctx, appID, connID, p)
+			cred, err := c.GetCredential(cmd.Context(), f.appID, f.connID, f.id)
 			if err != nil {
 				return err
 			}
 			if f.json {
-				return printJSON(stdout, out)
+				return printJSON(cmd.OutOrStdout(), apitype.CredentialResponse{Credential: cred})
 			}
-			if err := printCredentials(stdout, false, out.List...); err != nil {
-				return err
-			}
-			return printNext(stderr, out.NextPageToken)
+			return credentialTable(cmd.OutOrStdout(), cred)
 		},
-		"revoke": func(args []string) error {
-			var f clientFlags
-			var appID, connID, id string
-			fs := newFlagSet("credential revoke", "Usage: conncred credential revoke --app APP_ID --connector CONNECTOR_ID --id CREDENTIAL_ID\n\nRevokes a credential: its assertions and the tokens already minted from it stop working.\nRevoking twice is harmless.\n\nExample:\n  conncred credential revoke --app 2HErg7BRmNdHgX8sTCWVq4E1fyh --connector 2HErg7BRmNdHgX8sTCWVq4E1fyz --id 2HErg7BRmNdHgX8sTCWVq4E1fz0\n", stderr)
-			f.register(fs)
-			fs.StringVar(&appID, "app", "", "app id (required)")
-			fs.StringVar(&connID, "connector", "", "connector id (required)")
-			fs.StringVar(&id, "id", "", "credential id (required)")
-			c, err := f.prepare(fs, args, required{"app", &appID}, required{"connector", &connID}, required{"id", &id})
+	}
+	f.register(cmd, true)
+	return cmd
+}
+
+func credentialListCmd() *cobra.Command {
+	var f credentialFlags
+	var p client.Page
+	cmd := &cobra.Command{
+		Use:     "list --app APP_ID --connector CONNECTOR_ID",
+		Short:   "list a connector's credentials, revoked ones included, oldest first",
+		Example: "  conncred credential list --app 2HErg7BRmNdHgX8sTCWVq4E1fyh --connector 2HErg7BRmNdHgX8sTCWVq4E1fyz",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.prepare(f.required(false)...)
 			if err != nil {
 				return err
 			}
-			if err := c.RevokeCredential(ctx, appID, connID, id); err != nil {
+			out, err := c.ListCredentials(cmd.Context(), f.appID, f.connID, p)
+			if err != nil {
 				return err
 			}
-			return printDone(stdout, f.json, "revoked credential "+id)
+			if f.json {
+				return printJSON(cmd.OutOrStdout(), out)
+			}
+			if err := credentialTable(cmd.OutOrStdout(), out.List...); err != nil {
+				return err
+			}
+			return printNext(cmd.ErrOrStderr(), out.NextPageToken)
 		},
 	}
-	return subcommand("credential", verbs, []string{"rotate", "get", "list", "revoke"}, args, stderr)
+	f.register(cmd, false)
+	cmd.Flags().IntVar(&p.Size, "page-size", 0, "credentials per page (default 50, at most 1000)")
+	cmd.Flags().StringVar(&p.Token, "page-token", "", "nextPageToken of the previous page")
+	return cmd
 }
 
-// rotateFlags are the optional inputs of a rotate or an admin create.
-type rotateFlags struct {
-	name        string
-	expires     time.Duration
-	expiresTime string
-}
-
-func (r *rotateFlags) register(fs *flagSet) {
-	fs.StringVar(&r.name, "name", "", "display name (default: the client id's cutename)")
-	fs.DurationVar(&r.expires, "expires", 0, "lifetime, such as 720h (default: none, or the server's maximum)")
-	fs.StringVar(&r.expiresTime, "expires-time", "", "expiry as an RFC 3339 time")
-}
-
-func (r *rotateFlags) options() (client.RotateOptions, error) {
-	o := client.RotateOptions{DisplayName: r.name, Expires: r.expires}
-	if r.expiresTime != "" {
-		t, err := time.Parse(time.RFC3339, r.expiresTime)
-		if err != nil {
-			return o, usageError{err: fmt.Errorf("--expires-time must be an RFC 3339 time such as 2027-01-01T00:00:00Z")}
-		}
-		o.ExpiresTime = &t
+func credentialRevokeCmd() *cobra.Command {
+	var f credentialFlags
+	cmd := &cobra.Command{
+		Use:   "revoke --app APP_ID --connector CONNECTOR_ID --id CREDENTIAL_ID",
+		Short: "revoke a credential",
+		Long: `Revokes a credential: its assertions and the tokens already minted from it
+stop working. Revoking twice is harmless.`,
+		Example: "  conncred credential revoke --app 2HErg7BRmNdHgX8sTCWVq4E1fyh --connector 2HErg7BRmNdHgX8sTCWVq4E1fyz --id 2HErg7BRmNdHgX8sTCWVq4E1fz0",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.prepare(f.required(true)...)
+			if err != nil {
+				return err
+			}
+			if err := c.RevokeCredential(cmd.Context(), f.appID, f.connID, f.id); err != nil {
+				return err
+			}
+			return printDone(cmd.OutOrStdout(), f.json, "revoked credential "+f.id)
+		},
 	}
-	return o, nil
+	f.register(cmd, true)
+	return cmd
 }
 
-// printSecret prints a new credential and its secret. The secret goes to
-// stdout once; the warning goes to stderr.
-func printSecret(stdout, stderr io.Writer, asJSON bool, cred *apitype.ConnectorCredential, sec secret.Secret) error {
-	if asJSON {
-		text := sec.Reveal()
-		withSecret := *cred
-		withSecret.ClientSecret = &text
-		return printJSON(stdout, apitype.RotateCredentialResponse{Credential: &withSecret, ClientSecret: text})
-	}
-	if err := printCredentials(stdout, false, cred); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "\nclientId:     %s\nclientSecret: %s\n", str(cred.ClientID), sec.Reveal())
-	fmt.Fprintln(stderr, secretWarning)
-	return nil
-}
-
-func printCredentials(w io.Writer, asJSON bool, cs ...*apitype.ConnectorCredential) error {
-	if asJSON {
-		if len(cs) == 1 {
-			return printJSON(w, apitype.CredentialResponse{Credential: cs[0]})
-		}
-		return printJSON(w, cs)
-	}
+func credentialTable(w io.Writer, cs ...*apitype.ConnectorCredential) error {
 	rows := make([][]string, 0, len(cs))
 	for _, c := range cs {
 		rows = append(rows, []string{str(c.ID), str(c.ClientID), str(c.DisplayName), ts(c.CreatedAt), ts(c.ExpiresTime), ts(c.LastUsedAt), ts(c.DeletedAt)})
@@ -166,17 +168,23 @@ func printCredentials(w io.Writer, asJSON bool, cs ...*apitype.ConnectorCredenti
 	return table(w, []string{"ID", "CLIENT ID", "NAME", "CREATED", "EXPIRES", "LAST USED", "DELETED"}, rows)
 }
 
-func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	verbs := map[string]func([]string) error{
-		"create": func(args []string) error {
-			var f clientFlags
-			var opt rotateFlags
-			fs := newFlagSet("admin create", "Usage: conncred admin create [--name NAME] [--expires 720h]\n\nCreates an admin (personal client, /pcc) credential and prints its secret, once.\n\nExample:\n  conncred admin create --name \"ci pipeline\" --expires 2160h\n", stderr)
-			f.register(fs)
-			opt.register(fs)
-			if err := parse(fs, args); err != nil {
-				return err
-			}
+func adminCmd() *cobra.Command {
+	return group("admin", "create, get, list and revoke admin (personal client) credentials", "  conncred admin list",
+		adminCreateCmd(), adminGetCmd(), adminListCmd(), adminRevokeCmd())
+}
+
+func adminCreateCmd() *cobra.Command {
+	var f clientFlags
+	var opt rotateFlags
+	cmd := &cobra.Command{
+		Use:   "create [--name NAME] [--expires 720h] [--out FILE]",
+		Short: "create an admin (personal client, /pcc) credential and show its secret, once",
+		Long: `Creates an admin (personal client, /pcc) credential and prints its secret,
+once (with --out, writes it to a new 0600 file instead, which --credentials
+takes).`,
+		Example: "  conncred admin create --name \"ci pipeline\" --expires 90d --out ci-admin.json",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			ro, err := opt.options()
 			if err != nil {
 				return err
@@ -185,66 +193,97 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			if err != nil {
 				return err
 			}
-			cred, sec, err := c.CreateAdmin(ctx, ro)
-			if err != nil {
-				return err
-			}
-			return printSecret(stdout, stderr, f.json, cred, sec)
+			return opt.issue(cmd.OutOrStdout(), cmd.ErrOrStderr(), f.json, true, func() (*client.ConnectorCredential, secretText, error) {
+				cred, sec, err := c.CreateAdmin(cmd.Context(), ro)
+				return cred, sec, err
+			})
 		},
-		"get": func(args []string) error {
-			var f clientFlags
-			var id string
-			fs := newFlagSet("admin get", "Usage: conncred admin get --id ID\n\nShows an admin credential.\n\nExample:\n  conncred admin get --id 2HErg7BRmNdHgX8sTCWVq4E1fz0\n", stderr)
-			f.register(fs)
-			fs.StringVar(&id, "id", "", "admin credential id (required)")
-			c, err := f.prepare(fs, args, required{"id", &id})
+	}
+	f.register(cmd.Flags())
+	opt.register(cmd.Flags())
+	return cmd
+}
+
+func adminGetCmd() *cobra.Command {
+	var f clientFlags
+	var id string
+	cmd := &cobra.Command{
+		Use:     "get --id ID",
+		Short:   "show an admin credential",
+		Example: "  conncred admin get --id 2HErg7BRmNdHgX8sTCWVq4E1fz0",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.prepare(required{"id", &id})
 			if err != nil {
 				return err
 			}
-			cred, err := c.GetAdmin(ctx, id)
-			if err != nil {
-				return err
-			}
-			return printCredentials(stdout, f.json, cred)
-		},
-		"list": func(args []string) error {
-			var f clientFlags
-			var p client.Page
-			fs := newFlagSet("admin list", "Usage: conncred admin list\n\nLists admin credentials, revoked ones included.\n\nExample:\n  conncred admin list --json\n", stderr)
-			f.register(fs)
-			fs.IntVar(&p.Size, "page-size", 0, "credentials per page")
-			fs.StringVar(&p.Token, "page-token", "", "nextPageToken of the previous page")
-			c, err := f.prepare(fs, args)
-			if err != nil {
-				return err
-			}
-			out, err := c.ListAdmins(ctx, p)
+			cred, err := c.GetAdmin(cmd.Context(), id)
 			if err != nil {
 				return err
 			}
 			if f.json {
-				return printJSON(stdout, out)
+				return printJSON(cmd.OutOrStdout(), apitype.PersonalClientResponse{Client: cred})
 			}
-			if err := printCredentials(stdout, false, out.List...); err != nil {
-				return err
-			}
-			return printNext(stderr, out.NextPageToken)
+			return credentialTable(cmd.OutOrStdout(), cred)
 		},
-		"revoke": func(args []string) error {
-			var f clientFlags
-			var id string
-			fs := newFlagSet("admin revoke", "Usage: conncred admin revoke --id ID\n\nRevokes an admin credential. The last usable one cannot be revoked.\n\nExample:\n  conncred admin revoke --id 2HErg7BRmNdHgX8sTCWVq4E1fz0\n", stderr)
-			f.register(fs)
-			fs.StringVar(&id, "id", "", "admin credential id (required)")
-			c, err := f.prepare(fs, args, required{"id", &id})
+	}
+	f.register(cmd.Flags())
+	cmd.Flags().StringVar(&id, "id", "", "admin credential id (required)")
+	return cmd
+}
+
+func adminListCmd() *cobra.Command {
+	var f clientFlags
+	var p client.Page
+	cmd := &cobra.Command{
+		Use:     "list",
+		Short:   "list admin credentials, revoked ones included",
+		Example: "  conncred admin list --json",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.prepare()
 			if err != nil {
 				return err
 			}
-			if err := c.RevokeAdmin(ctx, id); err != nil {
+			out, err := c.ListAdmins(cmd.Context(), p)
+			if err != nil {
 				return err
 			}
-			return printDone(stdout, f.json, "revoked admin credential "+id)
+			if f.json {
+				return printJSON(cmd.OutOrStdout(), out)
+			}
+			if err := credentialTable(cmd.OutOrStdout(), out.List...); err != nil {
+				return err
+			}
+			return printNext(cmd.ErrOrStderr(), out.NextPageToken)
 		},
 	}
-	return subcommand("admin", verbs, []string{"create", "get", "list", "revoke"}, args, stderr)
+	f.register(cmd.Flags())
+	cmd.Flags().IntVar(&p.Size, "page-size", 0, "credentials per page")
+	cmd.Flags().StringVar(&p.Token, "page-token", "", "nextPageToken of the previous page")
+	return cmd
+}
+
+func adminRevokeCmd() *cobra.Command {
+	var f clientFlags
+	var id string
+	cmd := &cobra.Command{
+		Use:     "revoke --id ID",
+		Short:   "revoke an admin credential (the last usable one cannot be revoked)",
+		Example: "  conncred admin revoke --id 2HErg7BRmNdHgX8sTCWVq4E1fz0",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.prepare(required{"id", &id})
+			if err != nil {
+				return err
+			}
+			if err := c.RevokeAdmin(cmd.Context(), id); err != nil {
+				return err
+			}
+			return printDone(cmd.OutOrStdout(), f.json, "revoked admin credential "+id)
+		},
+	}
+	f.register(cmd.Flags())
+	cmd.Flags().StringVar(&id, "id", "", "admin credential id (required)")
+	return cmd
 }

@@ -44,17 +44,17 @@ func TestCLIGolden(t *testing.T) {
 	e := newCLIEnv(t)
 	var app struct{ App struct{ ID string } }
 	e.mustJSON(t, &app, "app", "create", "--name", "Okta")
-	var conn struct{ ID string }
+	var conn connectorJSON
 	e.mustJSON(t, &conn, "connector", "create", "--app", app.App.ID, "--name", "okta-prod")
 	cred := func() string {
 		var list struct{ List []struct{ ID string } }
-		e.mustJSON(t, &list, "credential", "list", "--app", app.App.ID, "--connector", conn.ID)
+		e.mustJSON(t, &list, "credential", "list", "--app", app.App.ID, "--connector", conn.ConnectorView.Connector.ID)
 		if len(list.List) == 0 {
 			t.Fatal("no credential")
 		}
 		return list.List[0].ID
 	}
-	ac := []string{"--app", app.App.ID, "--connector", conn.ID}
+	ac := []string{"--app", app.App.ID, "--connector", conn.ConnectorView.Connector.ID}
 	for _, step := range []struct {
 		name string
 		args func() []string

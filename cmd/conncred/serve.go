@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,6 +20,7 @@ import (
 	"github.com/conncred/conncred/authority"
 	"github.com/conncred/conncred/server"
 	"github.com/conncred/conncred/tlsutil"
+	"github.com/spf13/pflag"
 	"golang.org/x/net/netutil"
 )
 
@@ -52,7 +52,7 @@ type serveConfig struct {
 	AccessLog             bool
 }
 
-func (c *serveConfig) flags(fs *flag.FlagSet) {
+func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:8443", "address to listen on (port 0 picks a free one)")
 	fs.StringVar(&c.PublicHost, "public-host", "", "host[:port] clients use to reach this server; client ids carry it and assertions must name it (default: the listen address)")
 	fs.StringVar(&c.DataDir, "data-dir", "./conncred-data", "directory for the SQLite database, the bootstrap admin credential and the dev CA")
@@ -106,30 +106,8 @@ func (c *serveConfig) Validate() error {
 	return nil
 }
 
-const serveUsage = `Usage: conncred serve [flags]
-
-Runs the conncred server. On the first start with an empty database it
-creates an admin credential and writes it to <data-dir>/admin-credential.json
-(mode 0600). Every flag can also be set as CONNCRED_<FLAG> in the
-environment (CONNCRED_DB, CONNCRED_PUBLIC_HOST, ...); flags win.
-
-Example:
-  conncred serve --dev
-  conncred serve --listen 0.0.0.0:443 --public-host c1.example.lan \
-      --tls-cert cert.pem --tls-key key.pem --db postgres://conncred@db/conncred
-
-Flags:
-`
-
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var cfg serveConfig
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, serveUsage); fs.PrintDefaults() }
-	cfg.flags(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
+// runServe checks the configuration, then serves until ctx ends.
+func runServe(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error {
 	if err := cfg.Validate(); err != nil {
 		return usageError{err: err}
 	}
