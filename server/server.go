@@ -26,6 +26,16 @@ import (
 type Config struct {
 	// MaxBodyBytes bounds request bodies (default 1 MiB); larger is 413.
 	MaxBodyBytes int64
+	// MaxBodyBytesInFlight bounds the request-body bytes being read at once
+	// across the whole server (default 64 MiB; negative: no bound). Each
+	// request reserves its Content-Length, or MaxBodyBytes when it declares
+	// none, before its body is read, and gives it back once decoded; so the
+	// memory bodies take is set here, not by how many callers send at once.
+	MaxBodyBytesInFlight int64
+	// BodyWait is how long a request waits for room under
+	// MaxBodyBytesInFlight before it is answered 503 with Retry-After
+	// (default 1s).
+	BodyWait time.Duration
 	// FailedTokenLimit is how many failed token requests one client id, or
 	// one remote IP, may make per minute before getting 429 (default 30).
 	// Successful requests are never limited. Negative disables the limit.
@@ -40,6 +50,12 @@ type Config struct {
 func (c *Config) setDefaults() {
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = 1 << 20
+	}
+	if c.MaxBodyBytesInFlight == 0 {
+		c.MaxBodyBytesInFlight = 64 << 20
+	}
+	if c.BodyWait == 0 {
+		c.BodyWait = time.Second
 	}
 	if c.FailedTokenLimit == 0 {
 		c.FailedTokenLimit = 30
@@ -56,6 +72,7 @@ type Server struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	limiter *failureLimiter
+	bodies  *bodyBudget
 }
 
 // New returns a Server over a.
@@ -64,7 +81,7 @@ func New(cfg Config, a *authority.Authority, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, auth: a, log: log, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, auth: a, log: log, mux: http.NewServeMux(), bodies: newBodyBudget(cfg.MaxBodyBytesInFlight, cfg.BodyWait)}
 	if cfg.FailedTokenLimit > 0 {
 		s.limiter = newFailureLimiter(cfg.FailedTokenLimit, time.Minute, cfg.Clock)
 	}
