@@ -162,6 +162,13 @@ func TestBodyBudgetAnswers503(t *testing.T) {
 	if st != http.StatusServiceUnavailable || m.Code != 14 || !strings.Contains(m.Message, "Retry-After") {
 		t.Fatalf("with the budget full: %d %s; want 503, code 14, a message naming Retry-After", st, body)
 	}
+	req := httptest.NewRequest("POST", "/api/v1/apps", strings.NewReader(`{"displayName":"a"}`))
+	req.Header.Set("Authorization", "Bearer "+e.admin)
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	if got, want := rec.Header().Get("Retry-After"), "1"; rec.Code != http.StatusServiceUnavailable || got != want {
+		t.Fatalf("with the budget full: %d, Retry-After %q; want 503 and %q", rec.Code, got, want)
+	}
 	if st, _ := e.do("POST", "/api/v1/apps/x", h, ""); st != http.StatusBadRequest {
 		t.Fatalf("a request without a body: %d, want 400 (app is required), not 503", st)
 	}

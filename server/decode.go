@@ -159,17 +159,15 @@ func decodeJSON(body io.Reader, v any) error {
 	if err != nil {
 		return err
 	}
-	for {
-		_, err := wk.dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return bodyError(err, wk.dec.InputOffset())
-		}
+	// Only spaces may follow the object, up to the end of the body.
+	switch _, err := wk.dec.Token(); {
+	case err == io.EOF:
+		return unmarshalKept(kept, v)
+	case err != nil:
+		return bodyError(err, wk.dec.InputOffset())
+	default:
 		return conncred.Errorf(conncred.EInvalid, "request body has data after the JSON object")
 	}
-	return unmarshalKept(kept, v)
 }
 
 // unmarshalKept decodes the kept document into v and names what is wrong.
