@@ -21,7 +21,7 @@ func (s *Server) adminRoutes() {
 
 func (s *Server) handleAdminCreate(w http.ResponseWriter, r *http.Request) error {
 	var req apitype.CreateAdminRequest
-	if err := s.readJSON(w, r, &req); err != nil {
+	if err := s.readJSON(w, r, authority.ActionWriteAdmins, &req); err != nil {
 		return err
 	}
 	c, sec, err := s.auth.CreateAdmin(r.Context(), credentialOptions(req.DisplayName, req.Expires, req.ExpiresTime))
@@ -53,7 +53,7 @@ func (s *Server) handleAdminList(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleAdminRevoke(w http.ResponseWriter, r *http.Request) error {
-	if err := s.readJSON(w, r, &apitype.Empty{}); err != nil {
+	if err := s.readJSON(w, r, authority.ActionWriteAdmins, &apitype.Empty{}); err != nil {
 		return err
 	}
 	if _, err := s.auth.RevokeAdmin(r.Context(), r.PathValue("id")); err != nil {
@@ -80,7 +80,7 @@ func wireKey(k authority.SigningKeyInfo) apitype.SigningKey {
 }
 
 func (s *Server) handleKeysRotate(w http.ResponseWriter, r *http.Request) error {
-	if err := s.readJSON(w, r, &apitype.Empty{}); err != nil {
+	if err := s.readJSON(w, r, authority.ActionRotateSigningKeys, &apitype.Empty{}); err != nil {
 		return err
 	}
 	k, err := s.auth.RotateSigningKey(r.Context())

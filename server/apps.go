@@ -19,7 +19,7 @@ func (s *Server) appRoutes() {
 
 func (s *Server) handleAppCreate(w http.ResponseWriter, r *http.Request) error {
 	var req apitype.CreateAppRequest
-	if err := s.readJSON(w, r, &req); err != nil {
+	if err := s.readJSON(w, r, authority.ActionWriteApps, &req); err != nil {
 		return err
 	}
 	app, err := s.auth.CreateApp(r.Context(), authority.AppInput{DisplayName: req.DisplayName, Description: req.Description})
@@ -55,7 +55,7 @@ func (s *Server) handleAppList(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) handleAppUpdate(w http.ResponseWriter, r *http.Request) error {
 	var req apitype.UpdateAppRequest
-	if err := s.readJSON(w, r, &req); err != nil {
+	if err := s.readJSON(w, r, authority.ActionWriteApps, &req); err != nil {
 		return err
 	}
 	var u authority.AppUpdate
@@ -73,7 +73,7 @@ func (s *Server) handleAppUpdate(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleAppDelete(w http.ResponseWriter, r *http.Request) error {
-	if err := s.readJSON(w, r, &apitype.Empty{}); err != nil {
+	if err := s.readJSON(w, r, authority.ActionWriteApps, &apitype.Empty{}); err != nil {
 		return err
 	}
 	if err := s.auth.DeleteApp(r.Context(), r.PathValue("id")); err != nil {

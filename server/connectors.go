@@ -20,7 +20,7 @@ func (s *Server) connectorRoutes() {
 // keeps no connector configuration, so the two differ only in path.
 func (s *Server) handleConnectorCreate(w http.ResponseWriter, r *http.Request) error {
 	var req apitype.CreateConnectorRequest
-	if err := s.readJSON(w, r, &req); err != nil {
+	if err := s.readJSON(w, r, authority.ActionWriteConnectors, &req); err != nil {
 		return err
 	}
 	c, err := s.auth.CreateConnector(r.Context(), r.PathValue("app_id"), authority.ConnectorInput{
@@ -58,7 +58,7 @@ func (s *Server) handleConnectorList(w http.ResponseWriter, r *http.Request) err
 
 func (s *Server) handleConnectorUpdate(w http.ResponseWriter, r *http.Request) error {
 	var req apitype.UpdateConnectorRequest
-	if err := s.readJSON(w, r, &req); err != nil {
+	if err := s.readJSON(w, r, authority.ActionWriteConnectors, &req); err != nil {
 		return err
 	}
 	var u authority.ConnectorUpdate
@@ -80,7 +80,7 @@ func (s *Server) handleConnectorUpdate(w http.ResponseWriter, r *http.Request) e
 }
 
 func (s *Server) handleConnectorDelete(w http.ResponseWriter, r *http.Request) error {
-	if err := s.readJSON(w, r, &apitype.Empty{}); err != nil {
+	if err := s.readJSON(w, r, authority.ActionWriteConnectors, &apitype.Empty{}); err != nil {
 		return err
 	}
 	if err := s.auth.DeleteConnector(r.Context(), r.PathValue("app_id"), r.PathValue("id")); err != nil {

@@ -23,7 +23,7 @@ func (s *Server) credentialRoutes() {
 // app and connector come in the body.
 func (s *Server) handleRotate(w http.ResponseWriter, r *http.Request) error {
 	var req apitype.RotateCredentialRequest
-	if err := s.readJSON(w, r, &req); err != nil {
+	if err := s.readJSON(w, r, authority.ActionWriteCredentials, &req); err != nil {
 		return err
 	}
 	if req.AppID == "" {
@@ -39,7 +39,7 @@ func (s *Server) handleRotate(w http.ResponseWriter, r *http.Request) error {
 // and connector come in the path and the body is empty.
 func (s *Server) handleRotateLegacy(w http.ResponseWriter, r *http.Request) error {
 	var req apitype.RotateCredentialRequest
-	if err := s.readJSON(w, r, &req); err != nil {
+	if err := s.readJSON(w, r, authority.ActionWriteCredentials, &req); err != nil {
 		return err
 	}
 	return s.rotate(w, r, r.PathValue("app_id"), r.PathValue("connector_id"), req)
@@ -96,7 +96,7 @@ func wireCredentials(cs []conncred.Credential) []*apitype.ConnectorCredential {
 
 // handleCredentialRevoke is RevokeCredential: POST with {} or no body.
 func (s *Server) handleCredentialRevoke(w http.ResponseWriter, r *http.Request) error {
-	if err := s.readJSON(w, r, &apitype.Empty{}); err != nil {
+	if err := s.readJSON(w, r, authority.ActionWriteCredentials, &apitype.Empty{}); err != nil {
 		return err
 	}
 	if _, err := s.auth.RevokeCredential(r.Context(), r.PathValue("app_id"), r.PathValue("connector_id"), r.PathValue("id")); err != nil {

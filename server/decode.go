@@ -1,17 +1,22 @@
 package server
 
 import (
-	"bytes"
+	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"mime"
 	"net/http"
-	"unicode/utf8"
+	"reflect"
+	"time"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/conncred/conncred"
-	"github.com/conncred/conncred/apitype"
+	"github.com/conncred/conncred/authority"
 )
 
 // maxJSONDepth bounds nesting in request bodies; real requests nest two or
@@ -31,59 +36,143 @@ type httpError struct {
 
 func (e *httpError) Error() string { return e.msg }
 
-// readJSON is conncred's one request-body reader. It accepts what
-// ConductorOne's clients send (a JSON object, "{}", or no body at all, with
-// or without a Content-Type, keys in camelCase or snake_case) and refuses
-// anything else with a message that says what to fix: bodies over the
-// limit, other media types, invalid UTF-8, malformed JSON, non-objects,
-// deep nesting, duplicate keys and wrong field types.
-func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v validator) error {
+// readJSON is conncred's one request-body reader. In this order, so that a
+// caller spends the server nothing it is not allowed to:
+//
+//  1. it asks the authority whether the principal may do action, and
+//     refuses without touching the body if not;
+//  2. it refuses other media types (415) and a declared Content-Length over
+//     the limit (413), still unread;
+//  3. it reserves the body's bytes from the server-wide in-flight budget,
+//     waiting briefly, or answers 503 with Retry-After;
+//  4. it streams the body into v (see decodeJSON) and validates v.
+//
+// It accepts what ConductorOne's clients send (a JSON object, "{}", or no
+// body at all, with or without a Content-Type, keys in camelCase or
+// snake_case) and refuses anything else with a message that says what to
+// fix: bodies over the limit, other media types, invalid UTF-8, malformed
+// JSON, non-objects, deep nesting, duplicate keys and wrong field types.
+func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, action authority.Action, v validator) error {
+	if err := s.auth.Authorize(r.Context(), action); err != nil {
+		return err
+	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && mt != "text/json") {
 			return &httpError{rpc: rpcInvalidArgument, msg: fmt.Sprintf("Content-Type %q is not supported; send application/json (or no Content-Type)", truncate(ct))}
 		}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+	if r.ContentLength > s.cfg.MaxBodyBytes {
+		return &http.MaxBytesError{Limit: s.cfg.MaxBodyBytes}
+	}
+	if r.ContentLength != 0 {
+		n := r.ContentLength
+		if n < 0 { // unknown (chunked, or HTTP/2 without content-length)
+			n = s.cfg.MaxBodyBytes
+		}
+		release, err := s.bodies.acquire(r.Context(), n)
+		if err != nil {
+			w.Header().Set("Retry-After", "1")
 			return err
 		}
-		return conncred.WrapError(conncred.EInvalid, err, "could not read the request body")
+		defer release()
 	}
-	if err := decodeJSON(body, v); err != nil {
+	if err := decodeJSON(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), v); err != nil {
 		return err
 	}
 	return v.Validate()
 }
 
-// decodeJSON checks and decodes a request body into v.
-func decodeJSON(body []byte, v any) error {
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 {
-		body = []byte("{}")
+// bodyBudget bounds the bytes of request bodies being read at once across
+// the whole server, so the memory that reading takes is set by
+// configuration and not by how many callers send at once. A request
+// reserves its Content-Length (or the body limit when the length is not
+// declared) before reading and gives it back when decoding is done.
+type bodyBudget struct {
+	sem  *semaphore.Weighted // nil: no bound
+	size int64
+	wait time.Duration
+}
+
+func newBodyBudget(size int64, wait time.Duration) *bodyBudget {
+	if size <= 0 {
+		return &bodyBudget{}
 	}
-	if !utf8.Valid(body) {
-		return conncred.Errorf(conncred.EInvalid, "request body is not valid UTF-8")
+	return &bodyBudget{sem: semaphore.NewWeighted(size), size: size, wait: wait}
+}
+
+// acquire reserves n bytes, waiting at most b.wait (or until ctx ends) for
+// them, and returns the function that gives them back. A body larger than
+// the whole budget reserves all of it, so it is still served, alone.
+func (b *bodyBudget) acquire(ctx context.Context, n int64) (release func(), err error) {
+	if b.sem == nil {
+		return func() {}, nil
 	}
-	if body[0] != '{' {
-		return conncred.Errorf(conncred.EInvalid, "request body must be a JSON object")
+	n = min(n, b.size)
+	if !b.sem.TryAcquire(n) {
+		ctx, cancel := context.WithTimeout(ctx, b.wait)
+		defer cancel()
+		if err := b.sem.Acquire(ctx, n); err != nil {
+			return nil, &httpError{rpc: rpcUnavailable,
+				msg: "the server is reading too many request bodies at once; retry after the number of seconds in Retry-After"}
+		}
 	}
-	if err := checkStructure(body); err != nil {
+	return func() { b.sem.Release(n) }, nil
+}
+
+// decodeJSON streams one JSON object from body into v. It never holds the
+// body, nor a tree of it: one pass over json.Decoder tokens checks the
+// structure (UTF-8, syntax with the byte offset, one object, nesting at
+// most maxJSONDepth, no key twice in an object) and keeps, re-encoded, only
+// the members that name a field of v, with snake_case keys renamed to
+// camelCase (as protobuf JSON parsing does; when both spellings are present
+// the camelCase one wins). That small document is then unmarshalled into v,
+// so field types and custom unmarshalers behave as encoding/json has them.
+// Memory is thus proportional to v's fields plus one key hash per member of
+// the open objects, whatever the body holds.
+func decodeJSON(body io.Reader, v any) error {
+	br := bufio.NewReaderSize(&utf8Reader{r: body}, 512)
+	for {
+		c, err := br.ReadByte()
+		if err == io.EOF {
+			return unmarshalKept([]byte("{}"), v) // no body is {}
+		}
+		if err != nil {
+			return bodyError(err, 0)
+		}
+		if c == ' ' || c == '\t' || c == '\r' || c == '\n' {
+			continue
+		}
+		if c != '{' {
+			return conncred.Errorf(conncred.EInvalid, "request body must be a JSON object")
+		}
+		_ = br.UnreadByte()
+		break
+	}
+	wk := &walker{dec: json.NewDecoder(br), seed: maphash.MakeSeed()}
+	wk.dec.UseNumber()
+	tok, err := wk.next()
+	if err != nil {
 		return err
 	}
-	var tree any
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&tree); err != nil {
-		return conncred.Errorf(conncred.EInvalid, "request body is not valid JSON")
-	}
-	norm, err := json.Marshal(camelKeys(tree))
+	kept, err := wk.value(tok, reflect.TypeOf(v), 0)
 	if err != nil {
-		return conncred.WrapError(conncred.EInternal, err, "re-encoding the request")
+		return err
 	}
-	if err := json.Unmarshal(norm, v); err != nil {
+	// Only spaces may follow the object, up to the end of the body.
+	switch _, err := wk.dec.Token(); {
+	case err == io.EOF:
+		return unmarshalKept(kept, v)
+	case err != nil:
+		return bodyError(err, wk.dec.InputOffset())
+	default:
+		return conncred.Errorf(conncred.EInvalid, "request body has data after the JSON object")
+	}
+}
+
+// unmarshalKept decodes the kept document into v and names what is wrong.
+func unmarshalKept(doc []byte, v any) error {
+	if err := json.Unmarshal(doc, v); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		var ce *conncred.Error
 		switch {
@@ -111,91 +200,21 @@ func typeName(kind string) string {
 	}
 }
 
-// checkStructure walks the tokens of body and refuses malformed JSON (with
-// the byte offset), trailing data, nesting deeper than maxJSONDepth and
-// objects that name a key twice (decoders disagree on which one wins).
-func checkStructure(body []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	type frame struct {
-		object bool
-		keys   map[string]bool
-		expect bool // in an object: the next string token is a key
-	}
-	var stack []*frame
-	done := false // the top-level value is complete
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if err == nil && done {
-			return conncred.Errorf(conncred.EInvalid, "request body has data after the JSON object")
-		}
-		if err != nil {
-			var syn *json.SyntaxError
-			if errors.As(err, &syn) {
-				return conncred.Errorf(conncred.EInvalid, "request body is not valid JSON: syntax error at byte %d", syn.Offset)
-			}
-			return conncred.Errorf(conncred.EInvalid, "request body is not valid JSON: it ends early or has a stray character near byte %d", dec.InputOffset())
-		}
-		var top *frame
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		if key, isKey := tok.(string); isKey && top != nil && top.object && top.expect {
-			if top.keys[key] {
-				return conncred.Errorf(conncred.EInvalid, "request body names the key %q twice in one object", truncate(key))
-			}
-			top.keys[key] = true
-			top.expect = false
-			continue
-		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{', '[':
-				if len(stack) >= maxJSONDepth {
-					return conncred.Errorf(conncred.EInvalid, "request body nests deeper than %d levels", maxJSONDepth)
-				}
-				stack = append(stack, &frame{object: t == '{', keys: map[string]bool{}, expect: t == '{'})
-				continue
-			case '}', ']':
-				stack = stack[:len(stack)-1]
-			}
-		}
-		if len(stack) == 0 {
-			done = true
-			continue
-		}
-		if top := stack[len(stack)-1]; top.object {
-			top.expect = true
-		}
-	}
-	return nil
-}
-
-// camelKeys renames snake_case object keys to camelCase, recursively, as
-// protobuf JSON parsing does. When both spellings are present the camelCase
-// one wins.
-func camelKeys(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, val := range t {
-			ck := apitype.SnakeToCamel(k)
-			if _, camel := t[ck]; camel && ck != k {
-				continue
-			}
-			out[ck] = camelKeys(val)
-		}
-		return out
-	case []any:
-		for i := range t {
-			t[i] = camelKeys(t[i])
-		}
-		return t
+// bodyError turns a failure to read the next token into the error the
+// caller sees: 413 for a body over the limit, 400 with a message otherwise.
+func bodyError(err error, offset int64) error {
+	var tooBig *http.MaxBytesError
+	var syn *json.SyntaxError
+	switch {
+	case errors.Is(err, errInvalidUTF8):
+		return conncred.Errorf(conncred.EInvalid, "request body is not valid UTF-8")
+	case errors.As(err, &tooBig):
+		return err
+	case errors.As(err, &syn):
+		return conncred.Errorf(conncred.EInvalid, "request body is not valid JSON: syntax error at byte %d", syn.Offset)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return conncred.Errorf(conncred.EInvalid, "request body is not valid JSON: it ends early or has a stray character near byte %d", offset)
 	default:
-		return v
+		return conncred.WrapError(conncred.EInvalid, err, "could not read the request body")
 	}
 }

@@ -24,8 +24,19 @@ import (
 
 // Config holds the HTTP layer's limits. Zero values take the defaults noted.
 type Config struct {
-	// MaxBodyBytes bounds request bodies (default 1 MiB); larger is 413.
+	// MaxBodyBytes bounds request bodies (default 1 MiB); larger is refused
+	// with 400 INVALID_ARGUMENT naming the limit.
 	MaxBodyBytes int64
+	// MaxBodyBytesInFlight bounds the request-body bytes being read at once
+	// across the whole server (default 64 MiB; negative: no bound). Each
+	// request reserves its Content-Length, or MaxBodyBytes when it declares
+	// none, before its body is read, and gives it back once decoded; so the
+	// memory bodies take is set here, not by how many callers send at once.
+	MaxBodyBytesInFlight int64
+	// BodyWait is how long a request waits for room under
+	// MaxBodyBytesInFlight before it is answered 503 with Retry-After
+	// (default 1s).
+	BodyWait time.Duration
 	// FailedTokenLimit is how many failed token requests one remote
 	// address (IPv6: one /64), and one client id from one address, may make
 	// per minute before that address, or that client id from it, gets 429
@@ -56,6 +67,12 @@ func (c *Config) setDefaults() {
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = 1 << 20
 	}
+	if c.MaxBodyBytesInFlight == 0 {
+		c.MaxBodyBytesInFlight = 64 << 20
+	}
+	if c.BodyWait == 0 {
+		c.BodyWait = time.Second
+	}
 	if c.FailedTokenLimit == 0 {
 		c.FailedTokenLimit = 30
 	}
@@ -78,6 +95,7 @@ type Server struct {
 	mux     *http.ServeMux
 	limiter *failureLimiter
 	access  *accessLog // nil when off
+	bodies  *bodyBudget
 }
 
 // New returns a Server over a.
@@ -86,7 +104,7 @@ func New(cfg Config, a *authority.Authority, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, auth: a, log: log, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, auth: a, log: log, mux: http.NewServeMux(), bodies: newBodyBudget(cfg.MaxBodyBytesInFlight, cfg.BodyWait)}
 	if cfg.FailedTokenLimit > 0 {
 		s.limiter = newFailureLimiter(limiterConfig{
 			limit: cfg.FailedTokenLimit, per: time.Minute, ttl: cfg.RecentSuccessTTL,
@@ -301,6 +319,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	var he *httpError
 	if errors.As(err, &he) {
+		if he.rpc == rpcUnavailable {
+			w.Header().Set("Retry-After", "1")
+		}
 		s.writeStatus(w, he.rpc, he.msg)
 		return
 	}

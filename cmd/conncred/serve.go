@@ -39,6 +39,7 @@ type serveConfig struct {
 	LogFormat             string
 	AuditLog              string
 	MaxBodyBytes          int64
+	MaxBodyBytesInFlight  int64
 	MaxHeaderBytes        int
 	MaxConns              int
 	FailedTokenLimit      int
@@ -67,6 +68,7 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.AuditLog, "audit-log", "", "also stream audit events as JSON lines to this file (- for stdout)")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted (larger: 413)")
+	fs.Int64Var(&c.MaxBodyBytesInFlight, "max-body-bytes-in-flight", 64<<20, "request-body bytes read at once across the server; more wait up to 1s, then 503 with Retry-After (-1: no bound)")
 	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", 64<<10, "largest request header block accepted")
 	fs.IntVar(&c.MaxConns, "max-conns", 1024, "most concurrent connections; more wait to be accepted")
 	fs.IntVar(&c.FailedTokenLimit, "failed-token-limit", 30, "failed token requests allowed per client id and per IP per minute before 429 (-1: no limit)")
@@ -191,7 +193,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		out.warn(w, "public_host", cfg.PublicHost, "file", adminFile)
 	}
 
-	srv := httpServer(cfg, server.New(server.Config{MaxBodyBytes: cfg.MaxBodyBytes, FailedTokenLimit: cfg.FailedTokenLimit, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog}, auth, log), log)
+	srv := httpServer(cfg, server.New(server.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog}, auth, log), log)
 	scheme, caFile := "https", ""
 	switch {
 	case cfg.Dev:
