@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/conncred/conncred/apitype"
 	"github.com/conncred/conncred/authority"
 )
 
@@ -175,5 +176,36 @@ func TestBodyBudgetAnswers503(t *testing.T) {
 	release()
 	if st, body := e.do("POST", "/api/v1/apps", h, `{"displayName":"a"}`); st != http.StatusOK {
 		t.Fatalf("with the budget free: %d %s", st, body)
+	}
+}
+
+// TestFormBodiesShareTheBudget: token and introspection forms reserve their
+// bytes like JSON bodies; with the budget full the token endpoint answers
+// RFC 6749 503 temporarily_unavailable with Retry-After, and works again
+// once it is free.
+func TestFormBodiesShareTheBudget(t *testing.T) {
+	e := newEnv(t, Config{MaxBodyBytesInFlight: 4096, BodyWait: time.Nanosecond}, authority.Config{})
+	srv := e.srv.Config.Handler.(*Server)
+	release, err := srv.bodies.acquire(context.Background(), 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := "grant_type=client_credentials&client_id=x"
+	req := httptest.NewRequest("POST", "/auth/v1/token", strings.NewReader(form))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	var oe apitype.OAuthError
+	_ = json.Unmarshal(rec.Body.Bytes(), &oe)
+	if rec.Code != http.StatusServiceUnavailable || oe.Error != "temporarily_unavailable" || rec.Header().Get("Retry-After") != "1" {
+		t.Fatalf("with the budget full: %d %s (Retry-After %q); want 503 temporarily_unavailable with Retry-After 1", rec.Code, rec.Body, rec.Header().Get("Retry-After"))
+	}
+	release()
+	req = httptest.NewRequest("POST", "/auth/v1/token", strings.NewReader(form))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec = httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	if rec.Code != http.StatusBadRequest {
+		t.Fatalf("with the budget free: %d %s; want 400 (no assertion)", rec.Code, rec.Body)
 	}
 }

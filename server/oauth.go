@@ -42,6 +42,7 @@ func (e *rateLimitedError) Error() string { return "rate limited" }
 func (s *Server) writeOAuthError(w http.ResponseWriter, r *http.Request, err error) {
 	var te *authority.TokenError
 	var rl *rateLimitedError
+	var he *httpError
 	switch {
 	case errors.As(err, &rl):
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(rl.wait.Seconds()+0.999))))
@@ -53,6 +54,10 @@ func (s *Server) writeOAuthError(w http.ResponseWriter, r *http.Request, err err
 			w.Header().Set("WWW-Authenticate", `Bearer realm="conncred"`)
 		}
 		writeOAuthStatus(w, st, apitype.OAuthError{Error: te.Code, ErrorDescription: te.Description})
+	case errors.As(err, &he) && he.rpc == rpcUnavailable:
+		// The in-flight body budget is full: a passing overload.
+		w.Header().Set("Retry-After", "1")
+		writeOAuthStatus(w, http.StatusServiceUnavailable, apitype.OAuthError{Error: "temporarily_unavailable", ErrorDescription: he.msg})
 	case conncred.ErrorCode(err) == conncred.EUnavailable:
 		s.log.Warn("OAuth request: dependency unavailable", "request_id", requestID(r.Context()), "path", r.URL.Path, "err", err)
 		w.Header().Set("Retry-After", "1")
@@ -89,6 +94,21 @@ func (s *Server) readFormOf(w http.ResponseWriter, r *http.Request, what, want s
 	if err != nil || mt != "application/x-www-form-urlencoded" {
 		return nil, invalid(what + " must be application/x-www-form-urlencoded" + want)
 	}
+	if r.ContentLength > maxFormBytes {
+		return nil, invalid(what + " body is larger than 64 KiB")
+	}
+	// Form bodies count against the server-wide in-flight budget too,
+	// reserved before a byte is read (the length, or the form limit when
+	// it is not declared).
+	n := r.ContentLength
+	if n < 0 {
+		n = maxFormBytes
+	}
+	release, err := s.bodies.acquire(r.Context(), n)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		return nil, invalid(what + " body is not a valid form of at most 64 KiB")
