@@ -43,6 +43,8 @@ type serveConfig struct {
 	MaxHeaderBytes        int
 	MaxConns              int
 	FailedTokenLimit      int
+	ThrottledVerifyRate   int
+	RecentSuccessTTL      time.Duration
 	ReadHeaderTimeout     time.Duration
 	ReadTimeout           time.Duration
 	WriteTimeout          time.Duration
@@ -67,11 +69,13 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.MaxActiveCredentials, "max-active-credentials", 10, "maximum usable credentials per connector")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.AuditLog, "audit-log", "", "also stream audit events as JSON lines to this file (- for stdout)")
-	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted (larger: 413)")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted (larger: 400 naming the limit)")
 	fs.Int64Var(&c.MaxBodyBytesInFlight, "max-body-bytes-in-flight", 64<<20, "request-body bytes read at once across the server; more wait up to 1s, then 503 with Retry-After (-1: no bound)")
 	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", 64<<10, "largest request header block accepted")
 	fs.IntVar(&c.MaxConns, "max-conns", 1024, "most concurrent connections; more wait to be accepted")
-	fs.IntVar(&c.FailedTokenLimit, "failed-token-limit", 30, "failed token requests allowed per client id and per IP per minute before 429 (-1: no limit)")
+	fs.IntVar(&c.FailedTokenLimit, "failed-token-limit", 30, "failed token requests allowed per minute per source address, and per client id from one address, before 429 (-1: no limit)")
+	fs.IntVar(&c.ThrottledVerifyRate, "throttled-verify-rate", 100, "server-wide verifications per second spent on throttled addresses for client ids that recently got a token from them (-1: none)")
+	fs.DurationVar(&c.RecentSuccessTTL, "recent-success-ttl", 3*time.Hour, "how long a successful exchange lets its client id through a throttle on its address")
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", 5*time.Second, "time to read request headers")
 	fs.DurationVar(&c.ReadTimeout, "read-timeout", 15*time.Second, "time to read a whole request")
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", 30*time.Second, "time to write a response")
@@ -193,7 +197,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		out.warn(w, "public_host", cfg.PublicHost, "file", adminFile)
 	}
 
-	srv := httpServer(cfg, server.New(server.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog}, auth, log), log)
+	srv := httpServer(cfg, server.New(server.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog}, auth, log), log)
 	scheme, caFile := "https", ""
 	switch {
 	case cfg.Dev:
