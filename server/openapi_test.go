@@ -2,18 +2,19 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/conncred/conncred/authority"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
@@ -147,6 +148,23 @@ func newChecker(t *testing.T, e *env) *checker {
 // its body. validRequest also validates the request itself.
 func (c *checker) call(method, path string, headers map[string]string, body string, want int, validRequest bool) []byte {
 	c.t.Helper()
+	st, got := c.exchange(method, path, headers, body, validRequest)
+	if st != want {
+		c.t.Fatalf("%s %s: got %d, want %d; body %.300s", method, path, st, want, got)
+	}
+	return got
+}
+
+// send is call for any status: it validates the answer and returns its
+// status.
+func (c *checker) send(method, path string, headers map[string]string, body string) int {
+	c.t.Helper()
+	st, _ := c.exchange(method, path, headers, body, false)
+	return st
+}
+
+func (c *checker) exchange(method, path string, headers map[string]string, body string, validRequest bool) (int, []byte) {
+	c.t.Helper()
 	newReq := func() *http.Request {
 		req, err := http.NewRequest(method, c.e.srv.URL+path, strings.NewReader(body))
 		if err != nil {
@@ -160,16 +178,12 @@ func (c *checker) call(method, path string, headers map[string]string, body stri
 		}
 		return req
 	}
-	req := newReq()
-	resp, err := c.e.srv.Client().Do(req)
+	resp, err := c.e.srv.Client().Do(newReq())
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	got, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != want {
-		c.t.Fatalf("%s %s: got %d, want %d; body %.300s", method, path, resp.StatusCode, want, got)
-	}
 	route, params := c.route(newReq())
 	if route == nil {
 		c.t.Fatalf("%s %s: no documented operation for the route the server picked", method, path)
@@ -187,10 +201,10 @@ func (c *checker) call(method, path string, headers map[string]string, body stri
 		c.t.Errorf("%s %s: %d response does not match operation %s: %v\nbody: %.500s", method, path, resp.StatusCode, route.Operation.OperationID, err, got)
 	}
 	id := route.Operation.OperationID
-	if !slices.Contains(c.seen[id], want) {
-		c.seen[id] = append(c.seen[id], want)
+	if !slices.Contains(c.seen[id], resp.StatusCode) {
+		c.seen[id] = append(c.seen[id], resp.StatusCode)
 	}
-	return got
+	return resp.StatusCode, got
 }
 
 // bearerPresent stands in for authentication when requests are validated:
@@ -257,7 +271,7 @@ func (c *checker) requireCovered(statuses map[string][]int) {
 	c.t.Logf("%d operation/status pairs validated over %d operations", n, len(ids))
 }
 
-// statusSchema validates body against a named component schema, for the
+// schema validates body against a named component schema, for the
 // answers that belong to no operation (unknown path, wrong method).
 func (c *checker) schema(name string, body []byte) {
 	c.t.Helper()
@@ -295,4 +309,107 @@ func jsonField(tb testing.TB, body []byte, path ...string) string {
 	return str(m, path...)
 }
 
-var _ = url.Values{}
+func TestOpenAPIIsServedPublicAndCacheable(t *testing.T) {
+	e := newEnv(t, Config{}, authority.Config{})
+	get := func(h map[string]string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest("GET", e.srv.URL+PathOpenAPI, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+		resp, err := e.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	resp := get(nil)
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !bytes.Equal(body, openAPIDoc) {
+		t.Fatalf("GET %s without a token: %d, %d bytes; want 200 and the embedded document (%d bytes)", PathOpenAPI, resp.StatusCode, len(body), len(openAPIDoc))
+	}
+	for k, want := range map[string]string{"Content-Type": "application/json", "Cache-Control": "public, max-age=3600", "ETag": openAPIETag} {
+		if got := resp.Header.Get(k); got != want {
+			t.Errorf("%s: got %q, want %q", k, got, want)
+		}
+	}
+	tests := []struct {
+		ifNoneMatch string
+		want        int
+	}{
+		{openAPIETag, http.StatusNotModified},
+		{"W/" + openAPIETag, http.StatusNotModified},
+		{`"old", ` + openAPIETag, http.StatusNotModified},
+		{"*", http.StatusNotModified},
+		{`"old"`, http.StatusOK},
+		{strings.Trim(openAPIETag, `"`), http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ifNoneMatch, func(t *testing.T) {
+			resp := get(map[string]string{"If-None-Match": tt.ifNoneMatch})
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.want {
+				t.Fatalf("got %d, want %d", resp.StatusCode, tt.want)
+			}
+			if tt.want == http.StatusNotModified && (len(b) != 0 || resp.Header.Get("ETag") != openAPIETag) {
+				t.Errorf("304 with %d body bytes and ETag %q, want none and %q", len(b), resp.Header.Get("ETag"), openAPIETag)
+			}
+		})
+	}
+}
+
+// TestOpenAPISecurityMatchesTheServer holds each operation's security and
+// x-conncred-roles to what the server does: an operation that needs a token
+// answers 401 without one and a public one does not; with a connector's
+// token, exactly the operations that do not list the connector role answer
+// 403. Every answer is validated against the document too.
+func TestOpenAPISecurityMatchesTheServer(t *testing.T) {
+	e := newEnv(t, Config{}, authority.Config{})
+	c := newChecker(t, e)
+	appID, connID := e.setup()
+	credID, clientID, sec := e.rotate(appID, connID)
+	conn := e.token(clientID, sec)
+	// Bodies are checked before the authority decides who may act, so each
+	// operation gets one that passes that check.
+	bodies := map[string]string{
+		"createApp":        `{"displayName":"x"}`,
+		"updateApp":        `{"app":{}}`,
+		"updateConnector":  `{"connector":{}}`,
+		"rotateCredential": `{"appId":"` + appID + `","connectorId":"` + connID + `"}`,
+	}
+	for path, item := range c.doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			url := strings.NewReplacer("{app_id}", appID, "{connector_id}", connID).Replace(path)
+			if strings.Contains(path, "/credentials/{id}") {
+				url = strings.Replace(url, "{id}", credID, 1) // the connector's own
+			}
+			url = strings.Replace(url, "{id}", "2HErg7BRmNdHgX8sTCWVq4E1fyh", 1)
+			body := ""
+			if method != http.MethodGet {
+				body = cmp.Or(bodies[op.OperationID], "{}")
+			}
+			needsToken := op.Security == nil || len(*op.Security) > 0
+			roles, _ := op.Extensions["x-conncred-roles"].([]any)
+			connectorMay := slices.Contains(roles, any("connector"))
+			t.Run(op.OperationID, func(t *testing.T) {
+				c := *c
+				c.t = t
+				st := c.send(method, url, map[string]string{"Content-Type": "application/json"}, body)
+				if needsToken != (st == http.StatusUnauthorized) {
+					t.Errorf("%s %s without a token: %d; the document says a token is needed: %v", method, path, st, needsToken)
+				}
+				if !needsToken {
+					return
+				}
+				st = c.send(method, url, jsonHeaders(conn), body)
+				if connectorMay == (st == http.StatusForbidden) {
+					t.Errorf("%s %s with a connector's token: %d; x-conncred-roles %v", method, path, st, roles)
+				}
+			})
+		}
+	}
+}
