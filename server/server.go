@@ -96,6 +96,9 @@ type Server struct {
 	limiter *failureLimiter
 	access  *accessLog // nil when off
 	bodies  *bodyBudget
+	// patterns lists every pattern handle registered, in order, so tests
+	// can hold the OpenAPI document to the routes actually served.
+	patterns []string
 }
 
 // New returns a Server over a.
@@ -129,6 +132,7 @@ func (s *Server) routes() {
 	s.handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) error { return writeJSON(w, apitype.Empty{}) }, false)
 	s.handle("GET /readyz", s.handleReady, false)
 	s.handle("GET "+apitype.PathIntrospect, s.handleIntrospect, true)
+	s.handle("GET "+PathOpenAPI, s.handleOpenAPI, false)
 	s.appRoutes()
 	s.connectorRoutes()
 	s.credentialRoutes()
@@ -140,6 +144,7 @@ func (s *Server) handle(pattern string, h handlerFunc, authn bool) {
 	if authn {
 		h = s.authenticated(h)
 	}
+	s.patterns = append(s.patterns, pattern)
 	s.mux.Handle(pattern, s.adapt(h))
 }
 
