@@ -224,10 +224,7 @@ func (a *Authority) background(ctx context.Context) {
 			err := a.audit.flush(ctx, a.clock.Now())
 			a.obs.BackgroundRun(JobAuditFlush, time.Since(start), err)
 		case <-sweep.C:
-			start := time.Now()
-			n, err := a.sweepAssertions(ctx)
-			a.obs.ReplaySwept(n)
-			a.obs.BackgroundRun(JobReplaySweep, time.Since(start), err)
+			a.runSweep(ctx)
 		case <-keys.C:
 			start := time.Now()
 			err := a.keys.load(ctx, false)
@@ -272,6 +269,14 @@ func (a *Authority) sweepAssertions(ctx context.Context) (int, error) {
 		}
 	}
 	return total, nil
+}
+
+// runSweep sweeps replay records and tells the Observer.
+func (a *Authority) runSweep(ctx context.Context) {
+	start := time.Now()
+	n, err := a.sweepAssertions(ctx)
+	a.obs.ReplaySwept(n)
+	a.obs.BackgroundRun(JobReplaySweep, time.Since(start), err)
 }
 
 // flushLastUsed writes buffered lastUsedAt updates and tells the Observer.

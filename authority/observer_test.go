@@ -3,6 +3,7 @@ package authority
 import (
 	"context"
 	"crypto/ed25519"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -231,5 +232,28 @@ func TestObserverCacheAndLastUsedLag(t *testing.T) {
 	f.a.Flush(ctx) // nothing pending: no lag to report
 	if got, want := len(rec.flushes), 1; got != want {
 		t.Errorf("flushes reported: got %d, want %d", got, want)
+	}
+}
+
+// TestObserverSweep checks that a sweep reports the records it deleted and
+// its run.
+func TestObserverSweep(t *testing.T) {
+	rec := &recorder{}
+	f := newFixture(t, Config{Observer: rec})
+	ctx := context.Background()
+	for i := range 3 {
+		if err := f.store.UseAssertion(ctx, fmt.Sprint("k", i), f.clock.Now().Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.clock.Advance(2 * time.Minute)
+	f.a.runSweep(ctx)
+	if got, want := rec.swept, 3; got != want {
+		t.Errorf("swept: got %d, want %d", got, want)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if got, want := rec.jobs[JobReplaySweep], 1; got != want {
+		t.Errorf("sweep runs reported: got %d, want %d", got, want)
 	}
 }

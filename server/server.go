@@ -35,6 +35,9 @@ type Config struct {
 	TrustProxyHeaders bool
 	// Clock is the time source of the rate limiter (default real time).
 	Clock clock.Clock
+	// Observer receives request metrics (metrics.go); nil: none. It is
+	// installed by Handler.
+	Observer Observer
 }
 
 func (c *Config) setDefaults() {
