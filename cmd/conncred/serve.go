@@ -49,6 +49,8 @@ type serveConfig struct {
 	ShutdownTimeout       time.Duration
 	TrustProxyHeaders     bool
 	DebugListen           string
+	MetricsListen         string
+	MetricsAllowRemote    bool
 }
 
 func (c *serveConfig) flags(fs *flag.FlagSet) {
@@ -76,6 +78,8 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown waits for in-flight requests")
 	fs.BoolVar(&c.TrustProxyHeaders, "trust-proxy-headers", false, "take the client address from X-Forwarded-For (only behind a proxy that sets it)")
 	fs.StringVar(&c.DebugListen, "debug-listen", "", "serve Go's profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (empty: off)")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", "", "serve Prometheus metrics (/metrics) on this address, e.g. 127.0.0.1:9464 (empty: off; loopback only unless --metrics-allow-remote)")
+	fs.BoolVar(&c.MetricsAllowRemote, "metrics-allow-remote", false, "let --metrics-listen use a non-loopback address (the metrics endpoint has no authentication)")
 }
 
 // Validate reports what is wrong with the configuration.
@@ -97,6 +101,9 @@ func (c *serveConfig) Validate() error {
 	}
 	if c.DebugListen != "" && !isLoopback(c.DebugListen) {
 		return fmt.Errorf("--debug-listen %q: the profiler has no authentication, so it listens only on a loopback address (127.0.0.1 or [::1])", c.DebugListen)
+	}
+	if c.MetricsListen != "" && !c.MetricsAllowRemote && !isLoopback(c.MetricsListen) {
+		return fmt.Errorf("--metrics-listen %q: the metrics endpoint has no authentication, so it listens only on a loopback address (127.0.0.1 or [::1]) unless --metrics-allow-remote is given", c.MetricsListen)
 	}
 	if c.MaxConns < 1 || c.MaxBodyBytes < 1024 || c.MaxHeaderBytes < 4096 {
 		return errors.New("--max-conns must be at least 1, --max-body-bytes at least 1024, --max-header-bytes at least 4096")
@@ -150,11 +157,16 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		}
 		defer unlock()
 	}
-	store, err := openStore(ctx, cfg.DB, cfg.DataDir)
+	met, pgOpts, unhook := serveMetrics(cfg)
+	defer unhook()
+	store, err := openStoreMode(ctx, cfg.DB, cfg.DataDir, true, pgOpts...)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	if met != nil {
+		store = met.Store(store)
+	}
 
 	acfg := authority.Config{
 		PublicHost:            cfg.PublicHost,
@@ -173,6 +185,9 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		defer closeSink()
 		acfg.AuditSink = sink
 	}
+	if met != nil {
+		acfg.Observer = met.Authority()
+	}
 	auth, err := authority.New(ctx, acfg, store, nil, log)
 	if err != nil {
 		return err
@@ -188,7 +203,11 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	srv := httpServer(cfg, server.New(server.Config{MaxBodyBytes: cfg.MaxBodyBytes, FailedTokenLimit: cfg.FailedTokenLimit, TrustProxyHeaders: cfg.TrustProxyHeaders}, auth, log), log)
+	scfg := server.Config{MaxBodyBytes: cfg.MaxBodyBytes, FailedTokenLimit: cfg.FailedTokenLimit, TrustProxyHeaders: cfg.TrustProxyHeaders}
+	if met != nil {
+		scfg.Observer = met
+	}
+	srv := httpServer(cfg, server.New(scfg, auth, log).Handler(), log)
 	scheme, caFile := "https", ""
 	switch {
 	case cfg.Dev:
@@ -217,6 +236,16 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		defer dsrv.Close()
 		go func() { errc <- dsrv.Serve(dln) }()
 		fmt.Fprintf(stderr, "conncred: profiler on http://%s/debug/pprof/\n", dln.Addr())
+	}
+	if met != nil {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("listening on --metrics-listen %s: %w", cfg.MetricsListen, err)
+		}
+		msrv := metricsServer(met)
+		defer msrv.Close()
+		go func() { errc <- msrv.Serve(mln) }()
+		fmt.Fprintf(stderr, "conncred: metrics on http://%s/metrics\n", mln.Addr())
 	}
 	go func() {
 		if scheme == "https" {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/conncred/conncred"
+	"github.com/conncred/conncred/store/postgres"
 	"github.com/conncred/conncred/store/sqlite"
 )
 
@@ -16,13 +17,14 @@ func openStore(ctx context.Context, db, dataDir string) (conncred.Store, error) 
 	return openStoreMode(ctx, db, dataDir, true)
 }
 
-func openStoreMode(ctx context.Context, db, dataDir string, migrate bool) (conncred.Store, error) {
+// pgOpts apply only when db is PostgreSQL.
+func openStoreMode(ctx context.Context, db, dataDir string, migrate bool, pgOpts ...postgres.Option) (conncred.Store, error) {
 	if path := sqlitePath(db, dataDir); path != "" {
 		return openSQLite(ctx, path, migrate)
 	}
 	switch {
 	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
-		return openPostgres(ctx, db, migrate)
+		return openPostgres(ctx, db, migrate, pgOpts...)
 	default:
 		return nil, fmt.Errorf("--db %q: want sqlite:<path> or postgres://<user>@<host>/<database>", redactURL(db))
 	}
