@@ -159,7 +159,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	}
 	met, pgOpts, unhook := serveMetrics(cfg)
 	defer unhook()
-	store, err := openStoreMode(ctx, cfg.DB, cfg.DataDir, true, pgOpts...)
+	store, err := openStore(ctx, cfg.DB, cfg.DataDir, pgOpts...)
 	if err != nil {
 		return err
 	}

@@ -13,8 +13,8 @@ import (
 
 // openStore opens the database named by db ("" for the data dir's SQLite
 // file), applying pending migrations unless migrate is false.
-func openStore(ctx context.Context, db, dataDir string) (conncred.Store, error) {
-	return openStoreMode(ctx, db, dataDir, true)
+func openStore(ctx context.Context, db, dataDir string, pgOpts ...postgres.Option) (conncred.Store, error) {
+	return openStoreMode(ctx, db, dataDir, true, pgOpts...)
 }
 
 // pgOpts apply only when db is PostgreSQL.
