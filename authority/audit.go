@@ -135,12 +135,15 @@ func (au *auditor) buffer(e conncred.AuditEvent) string {
 
 // flush writes the individual events and the counts of minutes that have
 // ended.
-func (au *auditor) flush(ctx context.Context, now time.Time) { au.write(ctx, now, false) }
+func (au *auditor) flush(ctx context.Context, now time.Time) error { return au.write(ctx, now, false) }
 
 // flushAll writes everything, including counts of the current minute.
-func (au *auditor) flushAll(ctx context.Context, now time.Time) { au.write(ctx, now, true) }
+func (au *auditor) flushAll(ctx context.Context, now time.Time) error {
+	return au.write(ctx, now, true)
+}
 
-func (au *auditor) write(ctx context.Context, now time.Time, all bool) {
+// write returns the store's error (the events are kept for a retry).
+func (au *auditor) write(ctx context.Context, now time.Time, all bool) error {
 	au.mu.Lock()
 	batch := au.pending
 	au.pending = nil
@@ -158,9 +161,10 @@ func (au *auditor) write(ctx context.Context, now time.Time, all bool) {
 		au.log.Warn("audit: too many distinct token-event records in one minute; folded some into overflow records without credential or source", "folded", overflow)
 	}
 	if len(batch) == 0 {
-		return
+		return nil
 	}
-	if err := au.store.AppendAudit(ctx, batch); err != nil {
+	err := au.store.AppendAudit(ctx, batch)
+	if err != nil {
 		au.log.Warn("writing audit events; will retry", "events", len(batch), "err", err)
 		au.mu.Lock()
 		kept := len(au.pending)+len(batch) <= au.limit
@@ -172,6 +176,7 @@ func (au *auditor) write(ctx context.Context, now time.Time, all bool) {
 			au.log.Error("audit buffer full while the store is failing; dropping events", "events", len(batch))
 		}
 	}
+	return err
 }
 
 // AuditQuery selects audit events for ListAudit.

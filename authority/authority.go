@@ -52,6 +52,8 @@ type Config struct {
 	// AuditSink, if set, receives every audit event as it is recorded (for
 	// streaming as JSON lines).
 	AuditSink func(conncred.AuditEvent)
+	// Observer receives measurements for metrics (default: none).
+	Observer Observer
 }
 
 func (c *Config) setDefaults() {
@@ -78,6 +80,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.AuditInterval == 0 {
 		c.AuditInterval = time.Second
+	}
+	if c.Observer == nil {
+		c.Observer = nopObserver{}
 	}
 }
 
@@ -106,6 +111,7 @@ type Authority struct {
 	log       *slog.Logger
 	audiences map[string]bool
 	issuer    string
+	obs       Observer
 
 	creds    *credCache
 	keys     *keyRing
@@ -140,9 +146,10 @@ func New(ctx context.Context, cfg Config, store conncred.Store, clk clock.Clock,
 		log:       log,
 		audiences: audiences(cfg),
 		issuer:    "https://" + cfg.PublicHost,
+		obs:       cfg.Observer,
 		done:      make(chan struct{}),
 	}
-	a.creds = newCredCache(store, clk, cfg.CacheTTL)
+	a.creds = newCredCache(store, clk, cfg.CacheTTL, cfg.Observer)
 	a.lastUsed = newLastUsedWriter(store, log)
 	a.audit = newAuditor(store, log, cfg.AuditSink)
 	a.keys = newKeyRing(store, clk, cfg.TokenTTL, log)
@@ -211,15 +218,20 @@ func (a *Authority) background(ctx context.Context) {
 			wg.Wait()
 			return
 		case <-flush.C:
-			a.lastUsed.flush(ctx)
+			a.flushLastUsed(ctx)
 		case <-auditTick.C:
-			a.audit.flush(ctx, a.clock.Now())
+			start := time.Now()
+			err := a.audit.flush(ctx, a.clock.Now())
+			a.obs.BackgroundRun(JobAuditFlush, time.Since(start), err)
 		case <-sweep.C:
-			a.sweepAssertions(ctx)
+			a.runSweep(ctx)
 		case <-keys.C:
-			if err := a.keys.load(ctx, false); err != nil {
+			start := time.Now()
+			err := a.keys.load(ctx, false)
+			if err != nil {
 				a.log.Warn("refreshing signing keys", "err", err)
 			}
+			a.obs.BackgroundRun(JobKeyRefresh, time.Since(start), err)
 		}
 	}
 }
@@ -240,8 +252,8 @@ const (
 )
 
 // sweepAssertions deletes expired replay records; see replaySweepEvery.
-// It returns how many it deleted.
-func (a *Authority) sweepAssertions(ctx context.Context) int {
+// It returns how many it deleted, and the error that stopped it early.
+func (a *Authority) sweepAssertions(ctx context.Context) (int, error) {
 	now := a.clock.Now()
 	start := time.Now()
 	total := 0
@@ -249,20 +261,38 @@ func (a *Authority) sweepAssertions(ctx context.Context) int {
 		n, err := a.store.SweepAssertions(ctx, now, replaySweepBatch)
 		if err != nil {
 			a.log.Warn("sweeping replay records", "err", err)
-			break
+			return total, err
 		}
 		total += n
 		if n < replaySweepBatch {
 			break
 		}
 	}
-	return total
+	return total, nil
+}
+
+// runSweep sweeps replay records and tells the Observer.
+func (a *Authority) runSweep(ctx context.Context) {
+	start := time.Now()
+	n, err := a.sweepAssertions(ctx)
+	a.obs.ReplaySwept(n)
+	a.obs.BackgroundRun(JobReplaySweep, time.Since(start), err)
+}
+
+// flushLastUsed writes buffered lastUsedAt updates and tells the Observer.
+func (a *Authority) flushLastUsed(ctx context.Context) {
+	start := time.Now()
+	n, oldest, err := a.lastUsed.flush(ctx)
+	if n > 0 && err == nil {
+		a.obs.LastUsedFlush(n, a.clock.Now().Sub(oldest))
+	}
+	a.obs.BackgroundRun(JobLastUsedFlush, time.Since(start), err)
 }
 
 // Flush writes buffered lastUsedAt updates and audit events now.
 func (a *Authority) Flush(ctx context.Context) {
-	a.lastUsed.flush(ctx)
-	a.audit.flush(ctx, a.clock.Now())
+	a.flushLastUsed(ctx)
+	_ = a.audit.flush(ctx, a.clock.Now())
 }
 
 // Close stops background work and flushes what is buffered. The store is the
@@ -273,8 +303,8 @@ func (a *Authority) Close() error {
 		<-a.done
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		a.lastUsed.flush(ctx)
-		a.audit.flushAll(ctx, a.clock.Now())
+		a.flushLastUsed(ctx)
+		_ = a.audit.flushAll(ctx, a.clock.Now())
 	})
 	return nil
 }

@@ -19,6 +19,7 @@ type credCache struct {
 	store conncred.Store
 	clock clock.Clock
 	ttl   time.Duration
+	obs   Observer
 
 	mu    sync.RWMutex
 	gen   uint64 // bumped by invalidate(""), so a load racing a flush is not kept
@@ -35,9 +36,9 @@ type cacheEntry struct {
 // costs one read per credential and keeps memory flat under any load.
 const maxCacheEntries = 200_000
 
-func newCredCache(store conncred.Store, clk clock.Clock, ttl time.Duration) *credCache {
+func newCredCache(store conncred.Store, clk clock.Clock, ttl time.Duration, obs Observer) *credCache {
 	return &credCache{
-		store: store, clock: clk, ttl: ttl,
+		store: store, clock: clk, ttl: ttl, obs: obs,
 		byID: map[string]*cacheEntry{}, byCID: map[string]*cacheEntry{},
 	}
 }
@@ -49,7 +50,9 @@ func (c *credCache) byClientID(ctx context.Context, clientID string) (conncred.C
 	e, ok := c.byCID[clientID]
 	gen := c.gen
 	c.mu.RUnlock()
-	if ok && now.Sub(e.fetched) < c.ttl && !now.Before(e.fetched) {
+	hit := ok && now.Sub(e.fetched) < c.ttl && !now.Before(e.fetched)
+	c.obs.CacheLookup(hit)
+	if hit {
 		return e.cred, nil
 	}
 	cred, err := c.store.GetCredentialByClientID(ctx, clientID)
@@ -67,7 +70,9 @@ func (c *credCache) get(ctx context.Context, id string) (conncred.Credential, er
 	e, ok := c.byID[id]
 	gen := c.gen
 	c.mu.RUnlock()
-	if ok && now.Sub(e.fetched) < c.ttl && !now.Before(e.fetched) {
+	hit := ok && now.Sub(e.fetched) < c.ttl && !now.Before(e.fetched)
+	c.obs.CacheLookup(hit)
+	if hit {
 		return e.cred, nil
 	}
 	cred, err := c.store.GetCredential(ctx, id)

@@ -69,6 +69,7 @@ const errAuthFailed = "client authentication failed: unknown client_id or the as
 // (EUnavailable when the database is down).
 func (a *Authority) Exchange(ctx context.Context, req TokenRequest) (Token, error) {
 	tok, cred, claimed, err := a.exchange(ctx, req)
+	a.obs.TokenExchange(exchangeOutcome(err))
 	if err != nil {
 		if te, ok := err.(*TokenError); ok {
 			ev := conncred.AuditEvent{Kind: AuditTokenRefused, Outcome: "failure", Actor: claimed, Reason: te.Reason}
@@ -154,6 +155,7 @@ func (a *Authority) exchange(ctx context.Context, req TokenRequest) (Token, *con
 		}
 		return Token{}, &cred, claimed, err
 	}
+	a.obs.ReplayWritten()
 	tok, err := a.mint(cred, now)
 	if err != nil {
 		return Token{}, &cred, claimed, err

@@ -20,6 +20,7 @@ type lastUsedWriter struct {
 
 	mu      sync.Mutex
 	pending map[string]time.Time
+	oldest  time.Time // when the earliest pending use was recorded (not cut to the second)
 }
 
 func newLastUsedWriter(store conncred.Store, log *slog.Logger) *lastUsedWriter {
@@ -39,24 +40,31 @@ func newLastUsedWriter(store conncred.Store, log *slog.Logger) *lastUsedWriter {
 // order createdAt <= lastUsedAt <= the real use; rounding up instead would
 // put lastUsedAt in the future.
 func (w *lastUsedWriter) touch(id string, createdAt, at time.Time) {
+	used := at
 	at = at.Truncate(time.Second)
 	if at.Before(createdAt) {
 		at = createdAt
 	}
 	w.mu.Lock()
+	if len(w.pending) == 0 || used.Before(w.oldest) {
+		w.oldest = used
+	}
 	if cur, ok := w.pending[id]; !ok || at.After(cur) {
 		w.pending[id] = at
 	}
 	w.mu.Unlock()
 }
 
-func (w *lastUsedWriter) flush(ctx context.Context) {
+// flush writes the pending uses. It returns how many credentials it wrote
+// (or tried to), when the earliest of their uses was recorded (for the
+// flush lag), and the store's error.
+func (w *lastUsedWriter) flush(ctx context.Context) (n int, oldest time.Time, err error) {
 	w.mu.Lock()
 	if len(w.pending) == 0 {
 		w.mu.Unlock()
-		return
+		return 0, time.Time{}, nil
 	}
-	batch := w.pending
+	batch, oldest := w.pending, w.oldest
 	w.pending = make(map[string]time.Time, len(batch))
 	w.mu.Unlock()
 
@@ -68,6 +76,9 @@ func (w *lastUsedWriter) flush(ctx context.Context) {
 		// Put the batch back (keeping any newer use) so the next flush
 		// retries it: lastUsedAt is late, not lost.
 		w.mu.Lock()
+		if len(w.pending) == 0 || oldest.Before(w.oldest) {
+			w.oldest = oldest
+		}
 		for id, at := range batch {
 			if cur, ok := w.pending[id]; !ok || at.After(cur) {
 				w.pending[id] = at
@@ -75,5 +86,7 @@ func (w *lastUsedWriter) flush(ctx context.Context) {
 		}
 		w.mu.Unlock()
 		w.log.Warn("writing lastUsedAt", "credentials", len(uses), "err", err)
+		return len(uses), oldest, err
 	}
+	return len(uses), oldest, nil
 }

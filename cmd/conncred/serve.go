@@ -53,6 +53,8 @@ type serveConfig struct {
 	TrustProxyHeaders     bool
 	DebugListen           string
 	AccessLog             bool
+	MetricsListen         string
+	MetricsAllowRemote    bool
 }
 
 func (c *serveConfig) flags(fs *pflag.FlagSet) {
@@ -84,6 +86,8 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.TrustProxyHeaders, "trust-proxy-headers", false, "take the client address from X-Forwarded-For (only behind a proxy that sets it)")
 	fs.StringVar(&c.DebugListen, "debug-listen", "", "serve Go's profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (empty: off)")
 	fs.BoolVar(&c.AccessLog, "access-log", true, "log each request (method, route, status, duration, bytes, client id, remote address, request id) at info; successful token exchanges as one line a minute with a count")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", "", "serve Prometheus metrics (/metrics) on this address, e.g. 127.0.0.1:9464 (empty: off; loopback only unless --metrics-allow-remote)")
+	fs.BoolVar(&c.MetricsAllowRemote, "metrics-allow-remote", false, "let --metrics-listen use a non-loopback address (the metrics endpoint has no authentication)")
 }
 
 // Validate reports what is wrong with the configuration.
@@ -105,6 +109,9 @@ func (c *serveConfig) Validate() error {
 	}
 	if c.DebugListen != "" && !isLoopback(c.DebugListen) {
 		return fmt.Errorf("--debug-listen %q: the profiler has no authentication, so it listens only on a loopback address (127.0.0.1 or [::1])", c.DebugListen)
+	}
+	if c.MetricsListen != "" && !c.MetricsAllowRemote && !isLoopback(c.MetricsListen) {
+		return fmt.Errorf("--metrics-listen %q: the metrics endpoint has no authentication, so it listens only on a loopback address (127.0.0.1 or [::1]) unless --metrics-allow-remote is given", c.MetricsListen)
 	}
 	if c.MaxConns < 1 || c.MaxBodyBytes < 1024 || c.MaxHeaderBytes < 4096 {
 		return errors.New("--max-conns must be at least 1, --max-body-bytes at least 1024, --max-header-bytes at least 4096")
@@ -136,7 +143,9 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		}
 		defer unlock()
 	}
-	store, err := openStore(ctx, cfg.DB, cfg.DataDir)
+	met, pgOpts, unhook := serveMetrics(cfg)
+	defer unhook()
+	store, err := openStore(ctx, cfg.DB, cfg.DataDir, pgOpts...)
 	if err != nil {
 		return err
 	}
@@ -161,6 +170,9 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		out.warn(w, "public_host", publicHost)
 	}
 	cfg.PublicHost = publicHost
+	if met != nil {
+		store = met.Store(store)
+	}
 
 	acfg := authority.Config{
 		PublicHost:            cfg.PublicHost,
@@ -178,6 +190,9 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		}
 		defer closeSink()
 		acfg.AuditSink = sink
+	}
+	if met != nil {
+		acfg.Observer = met.Authority()
 	}
 	auth, err := authority.New(ctx, acfg, store, nil, log)
 	if err != nil {
@@ -197,7 +212,11 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		out.warn(w, "public_host", cfg.PublicHost, "file", adminFile)
 	}
 
-	srv := httpServer(cfg, server.New(server.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog}, auth, log), log)
+	scfg := server.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog}
+	if met != nil {
+		scfg.Observer = met
+	}
+	srv := httpServer(cfg, server.New(scfg, auth, log).Handler(), log)
 	scheme, caFile := "https", ""
 	switch {
 	case cfg.Dev:
@@ -226,6 +245,16 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		defer dsrv.Close()
 		go func() { errc <- dsrv.Serve(dln) }()
 		out.info(fmt.Sprintf("profiler on http://%s/debug/pprof/", dln.Addr()), "profiler", "url", "http://"+dln.Addr().String()+"/debug/pprof/")
+	}
+	if met != nil {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("listening on --metrics-listen %s: %w", cfg.MetricsListen, err)
+		}
+		msrv := metricsServer(met)
+		defer msrv.Close()
+		go func() { errc <- msrv.Serve(mln) }()
+		out.info(fmt.Sprintf("metrics on http://%s/metrics", mln.Addr()), "metrics", "url", "http://"+mln.Addr().String()+"/metrics")
 	}
 	go func() {
 		if scheme == "https" {

@@ -60,6 +60,7 @@ type Store struct {
 	cfg       *pgxpool.Config
 	opTimeout time.Duration // these two are the constants, shorter in tests
 	watchIdle time.Duration
+	onWatch   func(listening bool) // WithWatchObserver (watch.go); nil: none
 
 	replay groupcommit.Queue[replayRecord] // the replay records' commits (misc.go)
 }
@@ -73,7 +74,10 @@ var (
 // Option configures Open.
 type Option func(*options)
 
-type options struct{ migrate bool }
+type options struct {
+	migrate bool
+	onWatch func(listening bool)
+}
 
 // WithoutMigrations opens the store without applying migrations, for
 // commands that only inspect the schema (conncred migrate status).
@@ -106,7 +110,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, dbErr(err)
 	}
-	s := &Store{pool: pool, cfg: cfg, opTimeout: opTimeout, watchIdle: watchIdle}
+	s := &Store{pool: pool, cfg: cfg, opTimeout: opTimeout, watchIdle: watchIdle, onWatch: o.onWatch}
 	s.replay.Commit = s.commitReplay
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
