@@ -29,9 +29,13 @@ import (
 const namespace = "conncred"
 
 // Rate-limit scopes for TokenRateLimited.
+// They are the server's (server.ScopeAddress and friends), repeated here so
+// that this package does not import the HTTP layer; TestScopesMatchServer
+// holds the two lists together.
 const (
-	ScopeClientID = "client_id" // the per-client-id bucket was empty
-	ScopeIP       = "ip"        // the per-remote-IP bucket was empty
+	ScopeAddress      = "address"              // the source address's failure bucket was empty
+	ScopePair         = "client_id_at_address" // that client id's bucket at that address was empty
+	ScopeVerifyBudget = "verify_budget"        // a recent client's verification allowance was spent
 )
 
 // Metrics holds conncred's collectors and the registry that serves them.
@@ -138,10 +142,11 @@ func New(build BuildInfo) *Metrics {
 	f(m.exchanges)
 	m.rateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Name: "token_rate_limited_total",
-		Help: "Token requests refused with 429 by the failed-request limit, by the bucket that was empty (client_id or ip).",
+		Help: "Token requests refused with 429 by the failed-request limit, by why: address (the source address is throttled), client_id_at_address (that client id from that address is), verify_budget (a recently successful client spent its allowance through a throttle).",
 	}, []string{"scope"})
-	m.rateLimited.WithLabelValues(ScopeClientID)
-	m.rateLimited.WithLabelValues(ScopeIP)
+	for _, s := range []string{ScopeAddress, ScopePair, ScopeVerifyBudget} {
+		m.rateLimited.WithLabelValues(s)
+	}
 	f(m.rateLimited)
 
 	m.inFlight = prometheus.NewGauge(prometheus.GaugeOpts{
@@ -255,10 +260,10 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 // TokenRateLimited counts a token request refused with 429 by the
-// failed-request limiter; scope is ScopeClientID or ScopeIP. The server
+// failed-request limiter; scope is one of the Scope constants. The server
 // calls it through server.Observer.
 func (m *Metrics) TokenRateLimited(scope string) {
-	if scope != ScopeClientID && scope != ScopeIP {
+	if scope != ScopeAddress && scope != ScopePair && scope != ScopeVerifyBudget {
 		scope = "other" // keep the label set closed whatever a caller passes
 	}
 	m.rateLimited.WithLabelValues(scope).Inc()

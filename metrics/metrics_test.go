@@ -302,7 +302,7 @@ func TestMetricsUnderRealTraffic(t *testing.T) {
 		{"wrong grant", "conncred_token_exchanges_total", exch("refused", authority.ReasonUnsupportedGrantType), wrongGrant},
 		{"other", "conncred_token_exchanges_total", exch("refused", authority.ReasonOther), 0},
 		{"unavailable", "conncred_token_exchanges_total", exch("error", authority.ReasonUnavailable), 0},
-		{"rate limited by ip (another engineer's hook)", "conncred_token_rate_limited_total", map[string]string{"scope": "ip"}, 0},
+		{"not rate limited", "conncred_token_rate_limited_total", map[string]string{"scope": "address"}, 0},
 		{"token 200s", "conncred_http_requests_total", map[string]string{"route": "POST /auth/v1/token", "code": "200"}, 1 + issued},
 		{"token 401s", "conncred_http_requests_total", map[string]string{"route": "POST /auth/v1/token", "code": "401"}, badSig + unknown + stale + 1},
 		{"token 400s", "conncred_http_requests_total", map[string]string{"route": "POST /auth/v1/token", "code": "400"}, wrongGrant},
@@ -407,19 +407,31 @@ func (watcher) WatchRevocations(context.Context, func(string)) error { return ni
 // TestRateLimitedScopeIsClosed: an unexpected scope cannot add a series.
 func TestRateLimitedScopeIsClosed(t *testing.T) {
 	m := New(BuildInfo{})
-	m.TokenRateLimited(ScopeIP)
+	m.TokenRateLimited(ScopeAddress)
 	m.TokenRateLimited("client:alice@example/ccc")
 	srv := httptest.NewServer(m.Handler())
 	defer srv.Close()
 	n := &node{t: t, metrics: srv}
 	fams, body := n.scrape()
-	if got := value(fams, "conncred_token_rate_limited_total", map[string]string{"scope": "ip"}); got != 1 {
-		t.Errorf("ip: got %v, want 1", got)
+	if got := value(fams, "conncred_token_rate_limited_total", map[string]string{"scope": "address"}); got != 1 {
+		t.Errorf("address: got %v, want 1", got)
 	}
 	if got := value(fams, "conncred_token_rate_limited_total", map[string]string{"scope": "other"}); got != 1 {
 		t.Errorf("other: got %v, want 1", got)
 	}
 	if strings.Contains(body, "alice") {
 		t.Error("a caller-chosen scope reached /metrics")
+	}
+}
+
+// TestScopesMatchServer: the scopes this package accepts are the ones the
+// server's limiter reports, so no refusal is counted as "other".
+func TestScopesMatchServer(t *testing.T) {
+	got := []string{ScopeAddress, ScopePair, ScopeVerifyBudget}
+	want := []string{server.ScopeAddress, server.ScopePair, server.ScopeVerifyBudget}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Errorf("scope %d: metrics %q, server %q", i, got[i], want[i])
+		}
 	}
 }

@@ -30,7 +30,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) error {
 		Assertion:     form.Get("client_assertion"),
 	}
 	if s.limiter != nil {
-		if wait, ok := s.limiter.admit(req.ClientID, ip); !ok {
+		if wait, scope, ok := s.limiter.admit(req.ClientID, ip); !ok {
+			if s.cfg.Observer != nil {
+				s.cfg.Observer.TokenRateLimited(scope)
+			}
 			return oauth(&rateLimitedError{wait: wait})
 		}
 	}

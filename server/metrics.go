@@ -16,8 +16,8 @@ type Observer interface {
 	RequestStarted()
 	RequestDone(route string, code int, took time.Duration)
 	// TokenRateLimited is called when a token request is refused with 429
-	// by the failed-request limit; scope names the bucket that was empty
-	// ("client_id" or "ip").
+	// by the failed-request limit; scope is ScopeAddress, ScopePair or
+	// ScopeVerifyBudget (ratelimit.go).
 	TokenRateLimited(scope string)
 }
 
