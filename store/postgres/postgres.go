@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/conncred/conncred"
+	"github.com/conncred/conncred/clock"
 	"github.com/conncred/conncred/internal/groupcommit"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -60,6 +61,7 @@ type Store struct {
 	cfg       *pgxpool.Config
 	opTimeout time.Duration // these two are the constants, shorter in tests
 	watchIdle time.Duration
+	clock     clock.Clock // times the watcher's backoff; a Fake in tests
 
 	replay groupcommit.Queue[replayRecord] // the replay records' commits (misc.go)
 }
@@ -106,7 +108,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, dbErr(err)
 	}
-	s := &Store{pool: pool, cfg: cfg, opTimeout: opTimeout, watchIdle: watchIdle}
+	s := &Store{pool: pool, cfg: cfg, opTimeout: opTimeout, watchIdle: watchIdle, clock: clock.Real{}}
 	s.replay.Commit = s.commitReplay
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
