@@ -16,13 +16,18 @@ const (
 	AuditTokenRefused = "token.refused"
 )
 
+// auditAppender is the one Store method the auditor uses.
+type auditAppender interface {
+	AppendAudit(ctx context.Context, events []conncred.AuditEvent) error
+}
+
 // auditor buffers audit events and writes them in batches. Token events are
 // counted, not stored one by one: all issued (or refused for one reason) in
 // the same minute for the same credential, actor and source IP become one
 // record with a Count, so an exchange storm or an attack cannot flood the
 // table. Other events are stored individually.
 type auditor struct {
-	store conncred.Store
+	store auditAppender
 	log   *slog.Logger
 	sink  func(conncred.AuditEvent)
 	limit int // most pending events and most counted records (maxPendingAudit)
@@ -43,7 +48,7 @@ type countKey struct {
 // server running out of memory.
 const maxPendingAudit = 100_000
 
-func newAuditor(store conncred.Store, log *slog.Logger, sink func(conncred.AuditEvent)) *auditor {
+func newAuditor(store auditAppender, log *slog.Logger, sink func(conncred.AuditEvent)) *auditor {
 	return &auditor{store: store, log: log, sink: sink, limit: maxPendingAudit, counted: map[countKey]*conncred.AuditEvent{}}
 }
 
