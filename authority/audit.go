@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/conncred/conncred"
+	"github.com/conncred/conncred/internal/hostport"
 	"github.com/conncred/conncred/internal/ksuid"
 )
 
@@ -84,7 +85,7 @@ func (au *auditor) add(e conncred.AuditEvent) {
 		// A counted record stands for many requests, from many connections
 		// of one client: the source is its IP, without the ephemeral port,
 		// or every connection would make a record of its own.
-		e.Source = stripPort(e.Source)
+		e.Source = hostport.Host(e.Source)
 		k := countKey{e.Kind, e.CredentialID, e.Actor, e.Source, e.Reason, e.Time.Unix() / 60}
 		if _, ok := au.counted[k]; !ok && len(au.counted) >= au.limit {
 			// Full (a flood of distinct clients or credentials): the event

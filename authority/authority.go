@@ -9,13 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/clock"
+	"github.com/conncred/conncred/internal/hostport"
 )
 
 // Config holds the authority's settings. Zero values take the defaults
@@ -163,11 +163,7 @@ func New(ctx context.Context, cfg Config, store conncred.Store, clk clock.Clock,
 // draft-ietf-oauth-rfc7523bis, the issuer and token endpoint URLs.
 func audiences(cfg Config) map[string]bool {
 	m := map[string]bool{}
-	host := cfg.PublicHost
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	m[strings.ToLower(host)] = true
+	m[strings.ToLower(hostport.Host(cfg.PublicHost))] = true
 	m["https://"+strings.ToLower(cfg.PublicHost)] = true
 	m["https://"+strings.ToLower(cfg.PublicHost)+"/auth/v1/token"] = true
 	for _, a := range cfg.ExtraAudiences {

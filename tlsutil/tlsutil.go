@@ -22,6 +22,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/conncred/conncred/internal/hostport"
 )
 
 // Files of the development TLS material inside the data directory.
@@ -43,10 +45,7 @@ func DevCert(dataDir, host string, now time.Time) (tls.Certificate, string, erro
 	if err != nil {
 		return tls.Certificate{}, "", err
 	}
-	name := host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		name = h
-	}
+	name := hostport.Host(host)
 	cp, kp := filepath.Join(dataDir, certFile), filepath.Join(dataDir, certKeyFile)
 	if cert, err := tls.LoadX509KeyPair(cp, kp); err == nil && cert.Leaf != nil &&
 		cert.Leaf.VerifyHostname(name) == nil && cert.Leaf.NotAfter.After(now.Add(30*24*time.Hour)) &&
