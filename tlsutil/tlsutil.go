@@ -23,6 +23,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/conncred/conncred/internal/fsutil"
 	"github.com/conncred/conncred/internal/hostport"
 )
 
@@ -140,27 +141,7 @@ func writePEM(path, typ string, der []byte, mode os.FileMode) error {
 	if err := pem.Encode(&buf, &pem.Block{Type: typ, Bytes: der}); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return fsutil.WriteFileAtomic(path, buf.Bytes(), mode)
 }
 
 func serial() *big.Int {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/authority"
+	"github.com/conncred/conncred/internal/fsutil"
 	"github.com/conncred/conncred/server"
 	"github.com/conncred/conncred/tlsutil"
 	"golang.org/x/net/netutil"
@@ -293,37 +294,11 @@ func bootstrap(ctx context.Context, auth *authority.Authority, adminFile string,
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(adminFile, append(b, '\n'), 0o600); err != nil {
+	if err := fsutil.WriteFileAtomic(adminFile, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("writing the bootstrap admin credential: %w", err)
 	}
 	fmt.Fprintf(stderr, "conncred: created the first admin credential %s and wrote it to %s (mode 0600); keep that file secret\n", cred.ClientID, adminFile)
 	return nil
-}
-
-// writeFileAtomic writes data to path through a temporary file and a
-// rename, so readers never see half a file.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // auditSink streams audit events as JSON lines. Writes are serialized; an
