@@ -41,7 +41,7 @@ func (s *Store) SweepAssertions(ctx context.Context, before time.Time, n int) (i
 // own private key, and every node must sign with it. A duplicate ID is
 // EConflict.
 func (s *Store) CreateSigningKey(ctx context.Context, k conncred.SigningKey) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO signing_keys (id, seed, created_us) VALUES (?, ?, ?)`, k.ID, k.Seed, us(k.CreatedAt))
+	_, err := s.w.ExecContext(ctx, `INSERT INTO signing_keys (id, seed, created_us) VALUES (?, ?, ?)`, k.ID, []byte(k.Seed), us(k.CreatedAt))
 	return dbErr(err)
 }
 
@@ -50,7 +50,7 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]conncred.SigningKey, err
 	return queryAll(ctx, s.r, func(row scanner) (conncred.SigningKey, error) {
 		var k conncred.SigningKey
 		var created int64
-		err := row.Scan(&k.ID, &k.Seed, &created)
+		err := row.Scan(&k.ID, (*[]byte)(&k.Seed), &created)
 		k.CreatedAt = fromUS(created)
 		return k, err
 	}, `SELECT id, seed, created_us FROM signing_keys ORDER BY created_us, id`)
