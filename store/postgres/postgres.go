@@ -18,6 +18,7 @@ package postgres
 import (
 	"context"
 	"embed"
+	"errors"
 	"strings"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/conncred/conncred/clock"
 	"github.com/conncred/conncred/internal/groupcommit"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -63,7 +65,7 @@ type Store struct {
 	watchIdle time.Duration
 	clock     clock.Clock // times the watcher's backoff; a Fake in tests
 
-	replay groupcommit.Queue[replayRecord] // the replay records' commits (misc.go)
+	replay groupcommit.Queue[replayRecord] // the replay records' commits (replay.go)
 }
 
 var (
@@ -189,4 +191,52 @@ func nullString(s string) any {
 		return nil
 	}
 	return s
+}
+
+// exists returns ENotFound unless query finds a row.
+func exists(ctx context.Context, tx pgx.Tx, query string, args ...any) error {
+	var one int
+	err := tx.QueryRow(ctx, query, args...).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return conncred.Errorf(conncred.ENotFound, "not found")
+	}
+	return err
+}
+
+// exec runs one statement.
+func (s *Store) exec(ctx context.Context, query string, args ...any) error {
+	_, err := s.execTag(ctx, query, args...)
+	return err
+}
+
+// execOne runs one statement that must change a row, else ENotFound.
+func (s *Store) execOne(ctx context.Context, query string, args ...any) error {
+	tag, err := s.execTag(ctx, query, args...)
+	if err == nil && tag.RowsAffected() == 0 {
+		return conncred.Errorf(conncred.ENotFound, "not found")
+	}
+	return err
+}
+
+func (s *Store) execTag(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
+	var tag pgconn.CommandTag
+	err := s.do(ctx, func(ctx context.Context, c *pgxpool.Conn) (err error) {
+		tag, err = c.Exec(ctx, query, args...)
+		return err
+	})
+	return tag, err
+}
+
+// list runs a query and scans every row.
+func list[T any](ctx context.Context, s *Store, scan func(pgx.Row) (T, error), query string, args ...any) ([]T, error) {
+	var out []T
+	err := s.do(ctx, func(ctx context.Context, c *pgxpool.Conn) error {
+		rows, err := c.Query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
+		return err
+	})
+	return out, err
 }
