@@ -9,13 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/clock"
+	"github.com/conncred/conncred/internal/hostport"
 )
 
 // Config holds the authority's settings. Zero values take the defaults
@@ -158,7 +158,10 @@ func New(ctx context.Context, cfg Config, store conncred.Store, clk clock.Clock,
 	}
 	bg, stop := context.WithCancel(context.Background())
 	a.stop = stop
-	go a.background(bg)
+	// The tickers are made here, not in the goroutine, so that they start
+	// at New's instant: a test on a fake clock can advance it as soon as
+	// New returns and know every interval counts from t0.
+	go a.background(bg, newTickers(clk, cfg))
 	return a, nil
 }
 
@@ -167,11 +170,7 @@ func New(ctx context.Context, cfg Config, store conncred.Store, clk clock.Clock,
 // draft-ietf-oauth-rfc7523bis, the issuer and token endpoint URLs.
 func audiences(cfg Config) map[string]bool {
 	m := map[string]bool{}
-	host := cfg.PublicHost
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	m[strings.ToLower(host)] = true
+	m[strings.ToLower(hostport.Host(cfg.PublicHost))] = true
 	m["https://"+strings.ToLower(cfg.PublicHost)] = true
 	m["https://"+strings.ToLower(cfg.PublicHost)+"/auth/v1/token"] = true
 	for _, a := range cfg.ExtraAudiences {
@@ -194,8 +193,35 @@ func (a *Authority) Ready(ctx context.Context) error {
 	return a.store.Ping(ctx)
 }
 
-func (a *Authority) background(ctx context.Context) {
+// tickers are the background loop's, taken from the injected clock so that
+// tests drive the loop by advancing a fake clock.
+type tickers struct {
+	flush, audit, sweep, keys clock.Ticker
+}
+
+// keyRefreshEvery is how often the signing keys are re-read, so a key added
+// by another node is used for verification within it.
+const keyRefreshEvery = time.Minute
+
+func newTickers(clk clock.Clock, cfg Config) tickers {
+	return tickers{
+		flush: clk.NewTicker(cfg.LastUsedInterval),
+		audit: clk.NewTicker(cfg.AuditInterval),
+		sweep: clk.NewTicker(replaySweepEvery),
+		keys:  clk.NewTicker(keyRefreshEvery),
+	}
+}
+
+func (t tickers) stop() {
+	t.flush.Stop()
+	t.audit.Stop()
+	t.sweep.Stop()
+	t.keys.Stop()
+}
+
+func (a *Authority) background(ctx context.Context, t tickers) {
 	defer close(a.done)
+	defer t.stop()
 	var wg sync.WaitGroup
 	if w, ok := a.store.(conncred.RevocationWatcher); ok {
 		wg.Add(1)
@@ -204,28 +230,20 @@ func (a *Authority) background(ctx context.Context) {
 			_ = w.WatchRevocations(ctx, a.creds.invalidate)
 		}()
 	}
-	flush := time.NewTicker(a.cfg.LastUsedInterval)
-	auditTick := time.NewTicker(a.cfg.AuditInterval)
-	sweep := time.NewTicker(replaySweepEvery)
-	keys := time.NewTicker(time.Minute)
-	defer flush.Stop()
-	defer auditTick.Stop()
-	defer sweep.Stop()
-	defer keys.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			wg.Wait()
 			return
-		case <-flush.C:
+		case <-t.flush.Chan():
 			a.flushLastUsed(ctx)
-		case <-auditTick.C:
+		case <-t.audit.Chan():
 			start := time.Now()
 			err := a.audit.flush(ctx, a.clock.Now())
 			a.obs.BackgroundRun(JobAuditFlush, time.Since(start), err)
-		case <-sweep.C:
+		case <-t.sweep.Chan():
 			a.runSweep(ctx)
-		case <-keys.C:
+		case <-t.keys.Chan():
 			start := time.Now()
 			err := a.keys.load(ctx, false)
 			if err != nil {

@@ -9,6 +9,14 @@ import (
 	"github.com/conncred/conncred/clock"
 )
 
+// credentialGetter is what the credential cache reads: it declares the two
+// Store methods it uses so that what it depends on is plain, and a test can
+// hand it a stub.
+type credentialGetter interface {
+	GetCredential(ctx context.Context, id string) (conncred.Credential, error)
+	GetCredentialByClientID(ctx context.Context, clientID string) (conncred.Credential, error)
+}
+
 // credCache keeps credentials looked up for authentication, by client id and
 // by id, so the hot paths (token exchange, bearer check) do not read the
 // database on every request. An entry lives at most ttl: that bounds how long
@@ -16,7 +24,7 @@ import (
 // lost. Revocations on this node, and notices from other nodes, drop entries
 // at once.
 type credCache struct {
-	store conncred.Store
+	store credentialGetter
 	clock clock.Clock
 	ttl   time.Duration
 	obs   Observer
@@ -36,7 +44,7 @@ type cacheEntry struct {
 // costs one read per credential and keeps memory flat under any load.
 const maxCacheEntries = 200_000
 
-func newCredCache(store conncred.Store, clk clock.Clock, ttl time.Duration, obs Observer) *credCache {
+func newCredCache(store credentialGetter, clk clock.Clock, ttl time.Duration, obs Observer) *credCache {
 	return &credCache{
 		store: store, clock: clk, ttl: ttl, obs: obs,
 		byID: map[string]*cacheEntry{}, byCID: map[string]*cacheEntry{},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/conncred/conncred"
+	"github.com/conncred/conncred/internal/hostport"
 	"github.com/conncred/conncred/secret"
 	jose "github.com/go-jose/go-jose/v4/json"
 )
@@ -190,7 +191,7 @@ func (a *Authority) checkAudience(raw jose.RawMessage) error {
 }
 
 func (a *Authority) audienceHint() string {
-	return fmt.Sprintf("%q (the public host without port)", stripPort(a.cfg.PublicHost))
+	return fmt.Sprintf("%q (the public host without port)", hostport.Host(a.cfg.PublicHost))
 }
 
 // replayKey names an assertion for the replay record. Official clients put

@@ -9,13 +9,18 @@ import (
 	"github.com/conncred/conncred"
 )
 
+// credentialToucher is the one Store method the lastUsedAt writer uses.
+type credentialToucher interface {
+	TouchCredentials(ctx context.Context, uses []conncred.CredentialUse) error
+}
+
 // lastUsedWriter collects successful authentications and writes lastUsedAt
 // behind them in batches, so a token exchange never waits on a disk write.
 // Each flush writes each credential once, with its latest use, and the store
 // never moves the value backwards, so batches from several nodes in any
 // order end with the latest time.
 type lastUsedWriter struct {
-	store conncred.Store
+	store credentialToucher
 	log   *slog.Logger
 
 	mu      sync.Mutex
@@ -23,7 +28,7 @@ type lastUsedWriter struct {
 	oldest  time.Time // when the earliest pending use was recorded (not cut to the second)
 }
 
-func newLastUsedWriter(store conncred.Store, log *slog.Logger) *lastUsedWriter {
+func newLastUsedWriter(store credentialToucher, log *slog.Logger) *lastUsedWriter {
 	return &lastUsedWriter{store: store, log: log, pending: map[string]time.Time{}}
 }
 

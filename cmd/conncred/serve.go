@@ -18,6 +18,7 @@ import (
 
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/authority"
+	"github.com/conncred/conncred/internal/fsutil"
 	"github.com/conncred/conncred/server"
 	"github.com/conncred/conncred/tlsutil"
 	"github.com/spf13/pflag"
@@ -348,36 +349,10 @@ func bootstrapAdmin(ctx context.Context, auth *authority.Authority, adminFile st
 	if err != nil {
 		return "", false, err
 	}
-	if err := writeFileAtomic(adminFile, append(b, '\n'), 0o600); err != nil {
+	if err := fsutil.WriteFileAtomic(adminFile, append(b, '\n'), 0o600); err != nil {
 		return "", false, fmt.Errorf("writing the bootstrap admin credential to %s: %w", adminFile, err)
 	}
 	return cred.ClientID, true, nil
-}
-
-// writeFileAtomic writes data to path through a temporary file and a
-// rename, so readers never see half a file.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // auditSink streams audit events as JSON lines. Writes are serialized; an

@@ -78,14 +78,18 @@ func (s *Store) WatchRevocations(ctx context.Context, fn func(credentialID strin
 			return ctx.Err()
 		}
 		s.watchObserve(false)
-		fn("")
 		if listened {
 			backoff = watchMinBackoff
 		}
+		// The timer starts before fn is told, so a test on a fake clock
+		// that hears fn("") can advance the clock by the backoff at once.
+		retry := s.clock.NewTimer(backoff)
+		fn("")
 		select {
 		case <-ctx.Done():
+			retry.Stop()
 			return ctx.Err()
-		case <-time.After(backoff):
+		case <-retry.Chan():
 		}
 		backoff = min(2*backoff, watchMaxBackoff)
 	}
