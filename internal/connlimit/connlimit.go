@@ -27,9 +27,10 @@
 //     never closed: when every connection is busy, a new one waits, as it
 //     did behind LimitListener.
 //
-// Requests in flight are known from http.Server.ConnState (HTTP/1.1) and,
-// because ConnState reports nothing per stream for HTTP/2, from a handler
-// wrapper that counts requests per connection; Instrument installs both.
+// Requests in flight are known from http.Server.ConnState and from a
+// handler wrapper that counts requests per connection (which also tells
+// that a connection has brought a request: for HTTP/2 ConnState says
+// StateActive as soon as the preface arrives); Instrument installs both.
 // Ages come from an injected clock.Clock, so the order of eviction is
 // tested exactly.
 package connlimit

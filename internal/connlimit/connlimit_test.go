@@ -252,26 +252,41 @@ func TestFirstRequestTimeout(t *testing.T) {
 	chatty := e.open("bytes but no request", "10.0.0.2")
 	http1 := e.open("HTTP/1.1 request", "10.0.0.3")
 	h2 := e.open("HTTP/2 request", "10.0.0.4")
+	preface := e.open("HTTP/2 preface only", "10.0.0.5")
 	e.clock.Advance(9 * time.Second)
 	chatty.send(t)
+	// What net/http reports: for HTTP/1.1 a request's ConnState and its
+	// handler call; for HTTP/2 a ConnState pair as the preface arrives,
+	// and later its requests.
+	handle := func(p *peer) {
+		r, _ := http.NewRequestWithContext(e.l.ConnContext(t.Context(), p.server), "GET", "/", nil)
+		e.l.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})).ServeHTTP(nil, r)
+	}
 	e.l.ConnState(http1.server, http.StateActive)
+	handle(http1)
 	e.l.ConnState(http1.server, http.StateIdle)
-	r, _ := http.NewRequestWithContext(e.l.ConnContext(t.Context(), h2.server), "GET", "/", nil)
-	e.l.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})).ServeHTTP(nil, r)
+	for _, p := range []*peer{h2, preface} {
+		p.send(t)
+		e.l.ConnState(p.server, http.StateActive)
+		e.l.ConnState(p.server, http.StateIdle)
+	}
+	e.l.ConnState(h2.server, http.StateActive)
+	handle(h2)
+	e.l.ConnState(h2.server, http.StateIdle)
 	e.l.sweep()
-	for _, p := range []*peer{silent, chatty, http1, h2} {
+	for _, p := range []*peer{silent, chatty, http1, h2, preface} {
 		if p.closed() {
 			t.Fatalf("%s closed before the timeout", p.name)
 		}
 	}
 	e.clock.Advance(time.Second)
 	e.l.sweep()
-	for p, want := range map[*peer]bool{silent: true, chatty: true, http1: false, h2: false} {
+	for p, want := range map[*peer]bool{silent: true, chatty: true, http1: false, h2: false, preface: true} {
 		if got := p.closed(); got != want {
 			t.Errorf("%s: closed %v, want %v", p.name, got, want)
 		}
 	}
-	if got, want := e.l.Stats().TimedOut, uint64(2); got != want {
+	if got, want := e.l.Stats().TimedOut, uint64(3); got != want {
 		t.Errorf("TimedOut: got %d, want %d", got, want)
 	}
 }

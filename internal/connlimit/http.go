@@ -30,9 +30,12 @@ func (l *Listener) Instrument(srv *http.Server) {
 	srv.Handler = l.Handler(h)
 }
 
-// ConnState is an http.Server.ConnState hook. HTTP/1.1 connections are busy
-// from StateActive to StateIdle. For HTTP/2, net/http reports only
-// StateNew (it skips the hooks afterwards), so Handler does that work.
+// ConnState is an http.Server.ConnState hook: a connection is busy from
+// StateActive to StateIdle. HTTP/1.1 reports one request at a time; Go's
+// HTTP/2 server reports StateActive when a first stream opens and StateIdle
+// when the last one closes, but also a StateActive, StateIdle pair right
+// after the preface, so StateActive does not prove a request: only Handler
+// marks one.
 func (l *Listener) ConnState(nc net.Conn, s http.ConnState) {
 	c := l.lookup(nc)
 	if c == nil {
@@ -40,7 +43,6 @@ func (l *Listener) ConnState(nc net.Conn, s http.ConnState) {
 	}
 	switch s {
 	case http.StateActive:
-		c.sawRequest.Store(true)
 		c.active.Store(true)
 	case http.StateIdle:
 		// Idle from now, not from when the request's bytes arrived.
