@@ -207,7 +207,10 @@ var h2Greeting = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x0
 
 // silentConn opens a TLS connection from ip that speaks proto and then goes
 // quiet: HTTP/1.1 after one request (keep-alive), HTTP/2 after its preface
-// and SETTINGS. It returns an error if the server refused or closed it.
+// and SETTINGS. If the server has not answered within 200 ms (it has not
+// accepted the connection) the connection is returned all the same, as a
+// prober would keep it: it takes a slot whenever the server accepts it. An
+// error means the server refused or closed it.
 func (s *connsServer) silentConn(ctx context.Context, ip, proto string) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
@@ -216,14 +219,16 @@ func (s *connsServer) silentConn(ctx context.Context, ip, proto string) (net.Con
 		return nil, err
 	}
 	c := tls.Client(raw, &tls.Config{RootCAs: s.ca, ServerName: "127.0.0.1", NextProtos: []string{proto}})
-	c.SetDeadline(time.Now().Add(2 * time.Second))
-	if err := c.HandshakeContext(ctx); err != nil {
-		c.Close()
-		return nil, err
+	c.SetDeadline(time.Now().Add(200 * time.Millisecond))
+	err = c.HandshakeContext(ctx)
+	if ne := (net.Error)(nil); errors.As(err, &ne) && ne.Timeout() {
+		raw.SetDeadline(time.Time{})
+		return raw, nil // waiting to be accepted
 	}
-	if proto == "h2" {
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	if err == nil && proto == "h2" {
 		_, err = c.Write(h2Greeting)
-	} else {
+	} else if err == nil {
 		var got string
 		if got, err = get(c, "/healthz"); err == nil && got != "200 OK" {
 			err = fmt.Errorf("status %q", got)
