@@ -353,3 +353,32 @@ func TestAcceptAfterClose(t *testing.T) {
 		t.Fatal("an Accept waiting for room did not return after Close")
 	}
 }
+
+// BenchmarkAdmitAtLimit measures admitting a connection to a full listener
+// of 1024, where each admission scans for and evicts the longest-idle one
+// (the scan is linear: no lock is taken on the read path to keep an order).
+func BenchmarkAdmitAtLimit(b *testing.B) {
+	const n = 1024
+	fc := clock.NewFake(t0)
+	l := New(idleListener{done: make(chan struct{})}, Config{MaxConns: n, EvictAbove: n, Clock: fc})
+	defer l.Close()
+	addr := &net.TCPAddr{IP: net.IPv4(10, 0, 0, 1)}
+	admit := func() {
+		client, server := net.Pipe()
+		client.Close()
+		fc.Advance(time.Millisecond)
+		if _, err := l.admit(pipeConn{Conn: server, remote: addr}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for range n {
+		admit()
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		admit()
+	}
+	if s := l.Stats(); s.Open != n {
+		b.Fatalf("open: got %d, want %d", s.Open, n)
+	}
+}
