@@ -20,6 +20,7 @@ import (
 	"github.com/conncred/conncred/authority"
 	"github.com/conncred/conncred/internal/connlimit"
 	"github.com/conncred/conncred/internal/fsutil"
+	"github.com/conncred/conncred/metrics"
 	"github.com/conncred/conncred/server"
 	"github.com/conncred/conncred/tlsutil"
 	"github.com/spf13/pflag"
@@ -223,6 +224,12 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	}
 	srv := httpServer(cfg, server.New(scfg, auth, log).Handler(), log)
 	ln.Instrument(srv) // tells the listener which connections are idle
+	if met != nil {
+		met.WatchConns(func() metrics.ConnStats {
+			st := ln.Stats()
+			return metrics.ConnStats{Open: st.Open, Accepted: st.Accepted, RefusedPerIP: st.RefusedPerIP, Evicted: st.Evicted, TimedOut: st.TimedOut}
+		})
+	}
 	scheme, caFile := "https", ""
 	switch {
 	case cfg.Dev:
