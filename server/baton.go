@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"connectrpc.com/connect"
 	"github.com/conncred/conncred"
@@ -19,6 +20,9 @@ import (
 // batonMaxMessage bounds one BatonService message: an upload's data
 // message carries at most 1 MiB, plus framing.
 const batonMaxMessage = 1<<20 + 4<<10
+
+// uploadTimeout bounds one UploadAsset stream (1 GiB at ~1 MiB/s).
+const uploadTimeout = 30 * time.Minute
 
 // batonRoutes mounts the BatonService (gRPC, gRPC-Web and Connect, by
 // connect-go) on the same mux, port and TLS as the REST API. Every call is
@@ -49,6 +53,14 @@ func (s *Server) batonAuth(next http.Handler) http.Handler {
 			return
 		}
 		noteClient(r.Context(), p.ClientID)
+		if r.URL.Path == batonv1connect.BatonServiceUploadAssetProcedure {
+			// An artifact may take longer to arrive than the server's
+			// read timeout allows a JSON body; the upload's own size
+			// limit bounds it instead.
+			rc := http.NewResponseController(w)
+			_ = rc.SetReadDeadline(time.Now().Add(uploadTimeout))
+			_ = rc.SetWriteDeadline(time.Now().Add(uploadTimeout))
+		}
 		next.ServeHTTP(w, r.WithContext(conncred.WithPrincipal(r.Context(), p)))
 	})
 }
