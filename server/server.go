@@ -65,6 +65,9 @@ type Config struct {
 	// AccessLog logs every request at info (see accessLog); successful
 	// token exchanges as one line a minute with a count.
 	AccessLog bool
+	// Observer receives request metrics (metrics.go); nil: none. It is
+	// installed by Handler.
+	Observer Observer
 }
 
 func (c *Config) setDefaults() {

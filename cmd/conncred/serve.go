@@ -18,10 +18,12 @@ import (
 
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/authority"
+	"github.com/conncred/conncred/internal/connlimit"
+	"github.com/conncred/conncred/internal/fsutil"
+	"github.com/conncred/conncred/metrics"
 	"github.com/conncred/conncred/server"
 	"github.com/conncred/conncred/tlsutil"
 	"github.com/spf13/pflag"
-	"golang.org/x/net/netutil"
 )
 
 // serveConfig is everything `conncred serve` is configured with.
@@ -42,6 +44,8 @@ type serveConfig struct {
 	MaxBodyBytesInFlight  int64
 	MaxHeaderBytes        int
 	MaxConns              int
+	MaxConnsPerIP         int
+	FirstRequestTimeout   time.Duration
 	FailedTokenLimit      int
 	ThrottledVerifyRate   int
 	RecentSuccessTTL      time.Duration
@@ -53,6 +57,8 @@ type serveConfig struct {
 	TrustProxyHeaders     bool
 	DebugListen           string
 	AccessLog             bool
+	MetricsListen         string
+	MetricsAllowRemote    bool
 	Baton                 batonFlags
 }
 
@@ -73,7 +79,9 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted (larger: 400 naming the limit)")
 	fs.Int64Var(&c.MaxBodyBytesInFlight, "max-body-bytes-in-flight", 64<<20, "request-body bytes read at once across the server; more wait up to 1s, then 503 with Retry-After (-1: no bound)")
 	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", 64<<10, "largest request header block accepted")
-	fs.IntVar(&c.MaxConns, "max-conns", 1024, "most concurrent connections; more wait to be accepted")
+	fs.IntVar(&c.MaxConns, "max-conns", 1024, "most concurrent connections; past 90% the longest-idle ones are closed to make room, and only when every one has a request in flight do more wait")
+	fs.IntVar(&c.MaxConnsPerIP, "max-conns-per-ip", 0, "most concurrent connections from one IP address (IPv6: one /64); more are closed at once (0: max-conns/8 but at least 8, or no limit with --trust-proxy-headers; -1: no limit)")
+	fs.DurationVar(&c.FirstRequestTimeout, "first-request-timeout", 10*time.Second, "close a new connection that has begun no request this long after it was accepted, TLS handshake and HTTP/2 preface included (0: off)")
 	fs.IntVar(&c.FailedTokenLimit, "failed-token-limit", 30, "failed token requests allowed per minute per source address, and per client id from one address, before 429 (-1: no limit)")
 	fs.IntVar(&c.ThrottledVerifyRate, "throttled-verify-rate", 100, "server-wide verifications per second spent on throttled addresses for client ids that recently got a token from them (-1: none)")
 	fs.DurationVar(&c.RecentSuccessTTL, "recent-success-ttl", 3*time.Hour, "how long a successful exchange lets its client id through a throttle on its address")
@@ -86,6 +94,8 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.DebugListen, "debug-listen", "", "serve Go's profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (empty: off)")
 	c.Baton.flags(fs)
 	fs.BoolVar(&c.AccessLog, "access-log", true, "log each request (method, route, status, duration, bytes, client id, remote address, request id) at info; successful token exchanges as one line a minute with a count")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", "", "serve Prometheus metrics (/metrics) on this address, e.g. 127.0.0.1:9464 (empty: off; loopback only unless --metrics-allow-remote)")
+	fs.BoolVar(&c.MetricsAllowRemote, "metrics-allow-remote", false, "let --metrics-listen use a non-loopback address (the metrics endpoint has no authentication)")
 }
 
 // Validate reports what is wrong with the configuration.
@@ -107,6 +117,9 @@ func (c *serveConfig) Validate() error {
 	}
 	if c.DebugListen != "" && !isLoopback(c.DebugListen) {
 		return fmt.Errorf("--debug-listen %q: the profiler has no authentication, so it listens only on a loopback address (127.0.0.1 or [::1])", c.DebugListen)
+	}
+	if c.MetricsListen != "" && !c.MetricsAllowRemote && !isLoopback(c.MetricsListen) {
+		return fmt.Errorf("--metrics-listen %q: the metrics endpoint has no authentication, so it listens only on a loopback address (127.0.0.1 or [::1]) unless --metrics-allow-remote is given", c.MetricsListen)
 	}
 	if c.MaxConns < 1 || c.MaxBodyBytes < 1024 || c.MaxHeaderBytes < 4096 {
 		return errors.New("--max-conns must be at least 1, --max-body-bytes at least 1024, --max-header-bytes at least 4096")
@@ -138,7 +151,9 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		}
 		defer unlock()
 	}
-	store, err := openStore(ctx, cfg.DB, cfg.DataDir)
+	met, pgOpts, unhook := serveMetrics(cfg)
+	defer unhook()
+	store, err := openStore(ctx, cfg.DB, cfg.DataDir, pgOpts...)
 	if err != nil {
 		return err
 	}
@@ -163,6 +178,10 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		out.warn(w, "public_host", publicHost)
 	}
 	cfg.PublicHost = publicHost
+	rawStore := store // the baton wing's records are not behind the metrics wrapper
+	if met != nil {
+		store = met.Store(store)
+	}
 
 	acfg := authority.Config{
 		PublicHost:            cfg.PublicHost,
@@ -180,6 +199,9 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		}
 		defer closeSink()
 		acfg.AuditSink = sink
+	}
+	if met != nil {
+		acfg.Observer = met.Authority()
 	}
 	auth, err := authority.New(ctx, acfg, store, nil, log)
 	if err != nil {
@@ -199,13 +221,27 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		out.warn(w, "public_host", cfg.PublicHost, "file", adminFile)
 	}
 
-	bsvc, stopBaton, err := startBaton(ctx, cfg.Baton, cfg.DataDir, store, auth, log)
+	bsvc, stopBaton, err := startBaton(ctx, cfg.Baton, cfg.DataDir, rawStore, auth, log)
 	if err != nil {
 		return err
 	}
 	defer stopBaton()
+	if met != nil {
+		met.WatchBaton(func() metrics.BatonStats { return metrics.BatonStats(bsvc.Metrics()) })
+	}
 
-	srv := httpServer(cfg, server.New(server.Config{Baton: bsvc, MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog}, auth, log), log)
+	scfg := server.Config{Baton: bsvc, MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog}
+	if met != nil {
+		scfg.Observer = met
+	}
+	srv := httpServer(cfg, server.New(scfg, auth, log).Handler(), log)
+	ln.Instrument(srv) // tells the listener which connections are idle
+	if met != nil {
+		met.WatchConns(func() metrics.ConnStats {
+			st := ln.Stats()
+			return metrics.ConnStats{Open: st.Open, Accepted: st.Accepted, RefusedPerIP: st.RefusedPerIP, Evicted: st.Evicted, TimedOut: st.TimedOut}
+		})
+	}
 	scheme, caFile := "https", ""
 	switch {
 	case cfg.Dev:
@@ -234,6 +270,16 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		defer dsrv.Close()
 		go func() { errc <- dsrv.Serve(dln) }()
 		out.info(fmt.Sprintf("profiler on http://%s/debug/pprof/", dln.Addr()), "profiler", "url", "http://"+dln.Addr().String()+"/debug/pprof/")
+	}
+	if met != nil {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("listening on --metrics-listen %s: %w", cfg.MetricsListen, err)
+		}
+		msrv := metricsServer(met)
+		defer msrv.Close()
+		go func() { errc <- msrv.Serve(mln) }()
+		out.info(fmt.Sprintf("metrics on http://%s/metrics", mln.Addr()), "metrics", "url", "http://"+mln.Addr().String()+"/metrics")
 	}
 	go func() {
 		if scheme == "https" {
@@ -271,18 +317,49 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	return nil
 }
 
-// listen opens the API's listener with --max-conns applied: past the limit,
-// new connections wait in the kernel's accept queue until one closes,
-// rather than each costing a goroutine and buffers.
-func listen(cfg serveConfig) (net.Listener, error) {
+// listen opens the API's listener with the connection limits applied:
+// --max-conns in all, --max-conns-per-ip from one address (more are closed
+// at once), --first-request-timeout for a connection to begin a request,
+// and past 90% of --max-conns each new connection closes the longest-idle
+// one, so idle connections cannot keep new clients out. Only when every
+// connection has a request in flight do new ones wait in the kernel's
+// accept queue. The server must be passed to Instrument.
+func listen(cfg serveConfig) (*connlimit.Listener, error) {
+	perIP := cfg.MaxConnsPerIP
+	switch {
+	case perIP < -1:
+		return nil, fmt.Errorf("--max-conns-per-ip %d: give a positive number, 0 for the default or -1 for no limit", perIP)
+	case perIP == 0 && cfg.TrustProxyHeaders:
+		// Behind a proxy every connection comes from the proxy.
+		perIP = -1
+	case perIP == 0:
+		// An eighth of the slots, but never so few that a small
+		// --max-conns starves one ordinary client's connection pool.
+		perIP = max(cfg.MaxConns/8, min(cfg.MaxConns, 8))
+	}
+	if cfg.FirstRequestTimeout < 0 {
+		return nil, fmt.Errorf("--first-request-timeout %v: give a positive duration, or 0 for none", cfg.FirstRequestTimeout)
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
-	return netutil.LimitListener(ln, cfg.MaxConns), nil
+	return connlimit.New(ln, connlimit.Config{
+		MaxConns:            cfg.MaxConns,
+		MaxPerIP:            max(perIP, 0),
+		FirstRequestTimeout: cfg.FirstRequestTimeout,
+	}), nil
 }
 
 // httpServer applies the configured limits to the HTTP server.
+//
+// The TLS handshake is bounded by the smallest of the read-header, read and
+// write timeouts, and an HTTP/1.1 connection's first request headers by
+// ReadHeaderTimeout (net/http sets that deadline as the connection starts,
+// checked by TestSilentConnectionsClosed); HTTP/2's 10 s preface timeout
+// is fixed inside net/http (http.HTTP2Config has no field for it), and
+// after the preface a silent connection would last until IdleTimeout, so
+// --first-request-timeout (connlimit) is the explicit bound for both.
 func httpServer(cfg serveConfig, h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
@@ -327,36 +404,10 @@ func bootstrapAdmin(ctx context.Context, auth *authority.Authority, adminFile st
 	if err != nil {
 		return "", false, err
 	}
-	if err := writeFileAtomic(adminFile, append(b, '\n'), 0o600); err != nil {
+	if err := fsutil.WriteFileAtomic(adminFile, append(b, '\n'), 0o600); err != nil {
 		return "", false, fmt.Errorf("writing the bootstrap admin credential to %s: %w", adminFile, err)
 	}
 	return cred.ClientID, true, nil
-}
-
-// writeFileAtomic writes data to path through a temporary file and a
-// rename, so readers never see half a file.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // auditSink streams audit events as JSON lines. Writes are serialized; an
