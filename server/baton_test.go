@@ -37,6 +37,11 @@ type batonEnv struct {
 
 func newBatonEnv(t testing.TB, bcfg baton.Config) *batonEnv {
 	t.Helper()
+	return newBatonEnvWith(t, bcfg, authority.Config{})
+}
+
+func newBatonEnvWith(t testing.TB, bcfg baton.Config, acfg authority.Config) *batonEnv {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "conncred.db"))
@@ -47,7 +52,7 @@ func newBatonEnv(t testing.TB, bcfg baton.Config) *batonEnv {
 	clk := clock.NewFake(t0)
 	logBuf := &lockedBuffer{}
 	log := slog.New(slog.NewJSONHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := authority.New(ctx, authority.Config{}, st, clk, log)
+	a, err := authority.New(ctx, acfg, st, clk, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -602,4 +607,29 @@ func readDir(dir string) ([]string, error) {
 		out = append(out, e.Name())
 	}
 	return out, err
+}
+
+// completeSync makes a connector run one full sync with a c1z of size n
+// and returns its app, connector and sync ids and the bytes.
+func (e *batonEnv) completeSync(n int) (appID, connID, syncID string, body []byte) {
+	e.t.Helper()
+	ctx := context.Background()
+	appID, connID, tok := e.connectorToken()
+	c := e.client(tok)
+	task := e.forceSync(appID, connID)
+	if _, err := c.GetTask(ctx, connect.NewRequest(&batonv1.BatonServiceGetTaskRequest{HostId: "h"})); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := c.Hello(ctx, connect.NewRequest(hello("h"))); err != nil {
+		e.t.Fatal(err)
+	}
+	body = c1z(n)
+	if err := upload(ctx, c, uploadMsgs("h", task.ID, body, nil)); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := c.FinishTask(ctx, connect.NewRequest(&batonv1.BatonServiceFinishTaskRequest{HostId: "h", TaskId: task.ID,
+		FinalState: &batonv1.BatonServiceFinishTaskRequest_Success_{Success: &batonv1.BatonServiceFinishTaskRequest_Success{}}})); err != nil {
+		e.t.Fatal(err)
+	}
+	return appID, connID, task.ID, body
 }

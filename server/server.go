@@ -62,6 +62,9 @@ type Config struct {
 	// Baton, when set, is served as the BatonService (baton.go) and the
 	// sync control API (baton_control.go).
 	Baton *baton.Service
+	// DownloadKey signs sync download URLs (default: random per process,
+	// so a URL works on the node that made it).
+	DownloadKey []byte
 	// AccessLog logs every request at info (see accessLog); successful
 	// token exchanges as one line a minute with a count.
 	AccessLog bool
@@ -145,6 +148,7 @@ func (s *Server) routes() {
 	s.credentialRoutes()
 	s.adminRoutes()
 	s.batonRoutes()
+	s.batonControlRoutes()
 }
 
 // handle registers h for pattern, behind bearer authentication when authn.
