@@ -199,4 +199,3 @@ func (r *blobReader) Read(p []byte) (int, error) {
 }
 
 func (r *blobReader) Close() error { return nil }
-
