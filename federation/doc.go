@@ -6,7 +6,7 @@
 //
 // It owns three things:
 //
-//   - trusts (trust.go, service.go): a record that names an issuer, the
+//   - trusts (package trustdb, trusts.go, cache.go): a record that names an issuer, the
 //     audiences and a CEL condition a subject token must satisfy, and the
 //     principal it grants (a connector, or an admin);
 //   - issuer keys (issuer.go): each issuer's OIDC discovery document and

@@ -5,28 +5,28 @@ import (
 	"time"
 
 	"github.com/conncred/conncred"
-	"github.com/conncred/conncred/federation"
+	"github.com/conncred/conncred/federation/trustdb"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-var _ federation.Store = (*Store)(nil)
+var _ trustdb.Store = (*Store)(nil)
 
 // trustSelect reads a trust joined with its connector and app: DeletedAt is
 // the trust's own delete, else its connector's, else its app's (the cascade
-// of federation.Trust.DeletedAt).
+// of trustdb.Trust.DeletedAt).
 const trustSelect = `SELECT t.id, t.client_id, t.display_name, t.issuer, t.audiences, t.condition, t.role,
 	coalesce(t.app_id, ''), coalesce(t.connector_id, ''), t.max_token_lifetime, t.require_dpop,
 	t.created_at, t.updated_at, coalesce(t.deleted_at, c.deleted_at, a.deleted_at), t.last_used_at
 	FROM trusts t LEFT JOIN connectors c ON c.id = t.connector_id LEFT JOIN apps a ON a.id = t.app_id`
 
-func scanTrust(row pgx.Row) (federation.Trust, error) {
-	var t federation.Trust
+func scanTrust(row pgx.Row) (trustdb.Trust, error) {
+	var t trustdb.Trust
 	var role string
 	var life int64
 	err := row.Scan(&t.ID, &t.ClientID, &t.DisplayName, &t.Issuer, &t.Audiences, &t.Condition, &role,
 		&t.AppID, &t.ConnectorID, &life, &t.RequireDPoP, &t.CreatedAt, &t.UpdatedAt, &t.DeletedAt, &t.LastUsedAt)
-	t.Role, t.MaxTokenLifetime = federation.Role(role), time.Duration(life)*time.Second
+	t.Role, t.MaxTokenLifetime = trustdb.Role(role), time.Duration(life)*time.Second
 	t.CreatedAt, t.UpdatedAt, t.DeletedAt, t.LastUsedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC(), utc(t.DeletedAt), utc(t.LastUsedAt)
 	if t.Audiences == nil {
 		t.Audiences = []string{}
@@ -37,7 +37,7 @@ func scanTrust(row pgx.Row) (federation.Trust, error) {
 // CreateTrust inserts a trust; a connector trust's connector must be live
 // and belong to its app, checked (and locked against a concurrent delete)
 // in the same transaction.
-func (s *Store) CreateTrust(ctx context.Context, t federation.Trust) error {
+func (s *Store) CreateTrust(ctx context.Context, t trustdb.Trust) error {
 	aud := t.Audiences
 	if aud == nil {
 		aud = []string{}
@@ -60,8 +60,8 @@ func (s *Store) CreateTrust(ctx context.Context, t federation.Trust) error {
 	})
 }
 
-func (s *Store) getTrust(ctx context.Context, where string, arg string) (federation.Trust, error) {
-	var t federation.Trust
+func (s *Store) getTrust(ctx context.Context, where string, arg string) (trustdb.Trust, error) {
+	var t trustdb.Trust
 	err := s.do(ctx, func(ctx context.Context, c *pgxpool.Conn) (err error) {
 		t, err = scanTrust(c.QueryRow(ctx, trustSelect+` WHERE `+where, arg))
 		return err
@@ -70,17 +70,17 @@ func (s *Store) getTrust(ctx context.Context, where string, arg string) (federat
 }
 
 // GetTrust returns a trust by id.
-func (s *Store) GetTrust(ctx context.Context, id string) (federation.Trust, error) {
+func (s *Store) GetTrust(ctx context.Context, id string) (trustdb.Trust, error) {
 	return s.getTrust(ctx, `t.id = $1`, id)
 }
 
 // GetTrustByClientID returns a trust by client id.
-func (s *Store) GetTrustByClientID(ctx context.Context, clientID string) (federation.Trust, error) {
+func (s *Store) GetTrustByClientID(ctx context.Context, clientID string) (trustdb.Trust, error) {
 	return s.getTrust(ctx, `t.client_id = $1`, clientID)
 }
 
 // ListTrusts returns a page of trusts in id order.
-func (s *Store) ListTrusts(ctx context.Context, opt conncred.ListOptions) ([]federation.Trust, error) {
+func (s *Store) ListTrusts(ctx context.Context, opt conncred.ListOptions) ([]trustdb.Trust, error) {
 	return list(ctx, s, scanTrust, trustSelect+` WHERE t.id > $1
 		AND ($2 OR (t.deleted_at IS NULL AND c.deleted_at IS NULL AND a.deleted_at IS NULL))
 		ORDER BY t.id LIMIT $3`, opt.After, opt.IncludeDeleted, limitArg(opt.Limit))
@@ -88,7 +88,7 @@ func (s *Store) ListTrusts(ctx context.Context, opt conncred.ListOptions) ([]fed
 
 // UpdateTrust replaces the mutable fields of a trust not itself deleted,
 // and tells every node to drop its cached copy.
-func (s *Store) UpdateTrust(ctx context.Context, t federation.Trust) error {
+func (s *Store) UpdateTrust(ctx context.Context, t trustdb.Trust) error {
 	aud := t.Audiences
 	if aud == nil {
 		aud = []string{}
@@ -111,8 +111,8 @@ func (s *Store) UpdateTrust(ctx context.Context, t federation.Trust) error {
 // DeleteTrust sets deleted_at once, returns the stored trust, and tells
 // every node (on the revocation channel, whose listeners drop whatever
 // cached record has that id) so tokens minted through it stop at once.
-func (s *Store) DeleteTrust(ctx context.Context, id string, at time.Time) (federation.Trust, error) {
-	var t federation.Trust
+func (s *Store) DeleteTrust(ctx context.Context, id string, at time.Time) (trustdb.Trust, error) {
+	var t trustdb.Trust
 	err := s.tx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE trusts SET deleted_at = $1, updated_at = $1 WHERE id = $2 AND deleted_at IS NULL`, at, id); err != nil {
 			return err

@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/conncred/conncred"
-	"github.com/conncred/conncred/federation"
+	"github.com/conncred/conncred/federation/trustdb"
 )
 
-// trustTests pin federation.Store, which every conncred store implements
+// trustTests pin trustdb.Store, which every conncred store implements
 // beside conncred.Store.
 var trustTests = []test{
 	{"RoundTrip", testTrustRoundTrip},
@@ -23,38 +23,38 @@ var trustTests = []test{
 	{"TouchNeverBackwards", testTrustTouch},
 }
 
-func trustStore(t testing.TB, s conncred.Store) federation.Store {
+func trustStore(t testing.TB, s conncred.Store) trustdb.Store {
 	t.Helper()
-	ts, ok := s.(federation.Store)
+	ts, ok := s.(trustdb.Store)
 	if !ok {
-		t.Fatalf("%T does not implement federation.Store", s)
+		t.Fatalf("%T does not implement trustdb.Store", s)
 	}
 	return ts
 }
 
-func trust(c *conncred.Connector) federation.Trust {
+func trust(c *conncred.Connector) trustdb.Trust {
 	id := newID()
-	t := federation.Trust{
+	t := trustdb.Trust{
 		ID: id, ClientID: "trust-" + id + "@127.0.0.1:8443/wfe", DisplayName: "ci " + id,
 		Issuer: "https://token.actions.githubusercontent.com", Audiences: []string{"https://127.0.0.1:8443", "conncred"},
-		Condition: `claims.repository == "acme/connectors"`, Role: federation.RoleAdmin,
+		Condition: `claims.repository == "acme/connectors"`, Role: trustdb.RoleAdmin,
 		MaxTokenLifetime: 15 * time.Minute, RequireDPoP: true,
 		CreatedAt: base, UpdatedAt: base,
 	}
 	if c != nil {
-		t.Role, t.AppID, t.ConnectorID, t.RequireDPoP = federation.RoleConnector, c.AppID, c.ID, false
+		t.Role, t.AppID, t.ConnectorID, t.RequireDPoP = trustdb.RoleConnector, c.AppID, c.ID, false
 	}
 	return t
 }
 
-func newTrust(t testing.TB, s conncred.Store, c *conncred.Connector) federation.Trust {
+func newTrust(t testing.TB, s conncred.Store, c *conncred.Connector) trustdb.Trust {
 	t.Helper()
 	tr := trust(c)
 	must(t, trustStore(t, s).CreateTrust(t.Context(), tr))
 	return tr
 }
 
-func checkTrust(t testing.TB, what string, got, want federation.Trust) {
+func checkTrust(t testing.TB, what string, got, want trustdb.Trust) {
 	t.Helper()
 	var d diff
 	d.str("ID", got.ID, want.ID)
@@ -78,7 +78,7 @@ func checkTrust(t testing.TB, what string, got, want federation.Trust) {
 func testTrustRoundTrip(t *testing.T, s conncred.Store) {
 	ts := trustStore(t, s)
 	c := newConnector(t, s, newApp(t, s).ID)
-	for _, want := range []federation.Trust{newTrust(t, s, nil), newTrust(t, s, &c)} {
+	for _, want := range []trustdb.Trust{newTrust(t, s, nil), newTrust(t, s, &c)} {
 		got, err := ts.GetTrust(t.Context(), want.ID)
 		must(t, err)
 		checkTrust(t, "GetTrust "+string(want.Role), got, want)
@@ -135,7 +135,7 @@ func testTrustUpdate(t *testing.T, s conncred.Store) {
 	want := tr
 	want.DisplayName, want.Issuer, want.Audiences, want.Condition = "renamed", "https://gitlab.example.com", []string{"x"}, "true"
 	want.MaxTokenLifetime, want.RequireDPoP, want.UpdatedAt = time.Hour, false, at(time.Minute)
-	want.Role, want.ClientID = federation.RoleConnector, "changed@127.0.0.1:8443/wfe" // not mutable: ignored
+	want.Role, want.ClientID = trustdb.RoleConnector, "changed@127.0.0.1:8443/wfe" // not mutable: ignored
 	must(t, ts.UpdateTrust(ctx, want))
 	got, err := ts.GetTrust(ctx, tr.ID)
 	must(t, err)
@@ -206,7 +206,7 @@ func testTrustCascade(t *testing.T, s conncred.Store) {
 	wantIDs(t, "live trusts after the cascade", idsOf(live, trustID), []string{admin.ID})
 }
 
-func trustID(t federation.Trust) string { return t.ID }
+func trustID(t trustdb.Trust) string { return t.ID }
 
 func testTrustList(t *testing.T, s conncred.Store) {
 	ctx := t.Context()
