@@ -19,6 +19,7 @@ const (
 	ActionWriteCredentials  Action = "credentials:write" // rotate, revoke connector credentials
 	ActionWriteAdmins       Action = "admins:write"      // create, revoke admin clients
 	ActionRotateSigningKeys Action = "signing_keys:rotate"
+	ActionWriteTrusts       Action = "trusts:write" // create, update, delete workload federation trusts
 )
 
 // Authorize reports whether the principal in ctx may perform action: nil,
@@ -27,7 +28,7 @@ const (
 // introspect and read itself, which take no body.
 func (a *Authority) Authorize(ctx context.Context, action Action) error {
 	switch action {
-	case ActionWriteApps, ActionWriteConnectors, ActionWriteCredentials, ActionWriteAdmins, ActionRotateSigningKeys:
+	case ActionWriteApps, ActionWriteConnectors, ActionWriteCredentials, ActionWriteAdmins, ActionRotateSigningKeys, ActionWriteTrusts:
 		_, err := requireAdmin(ctx)
 		return err
 	default:

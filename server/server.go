@@ -20,6 +20,7 @@ import (
 	"github.com/conncred/conncred/apitype"
 	"github.com/conncred/conncred/authority"
 	"github.com/conncred/conncred/clock"
+	"github.com/conncred/conncred/federation"
 )
 
 // Config holds the HTTP layer's limits. Zero values take the defaults noted.
@@ -58,6 +59,9 @@ type Config struct {
 	// Clock is the time source of the rate limiter and the access log
 	// (default real time).
 	Clock clock.Clock
+	// Federation serves workload federation trusts and the RFC 8693 token
+	// exchange; nil turns both off (the grant is then unsupported).
+	Federation *federation.Service
 	// AccessLog logs every request at info (see accessLog); successful
 	// token exchanges as one line a minute with a count.
 	AccessLog bool
@@ -133,6 +137,7 @@ func (s *Server) routes() {
 	s.connectorRoutes()
 	s.credentialRoutes()
 	s.adminRoutes()
+	s.trustRoutes()
 }
 
 // handle registers h for pattern, behind bearer authentication when authn.

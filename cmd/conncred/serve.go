@@ -18,6 +18,7 @@ import (
 
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/authority"
+	"github.com/conncred/conncred/federation"
 	"github.com/conncred/conncred/server"
 	"github.com/conncred/conncred/tlsutil"
 	"github.com/spf13/pflag"
@@ -184,6 +185,11 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		return err
 	}
 	defer auth.Close()
+	var fed *federation.Service
+	if ts, ok := store.(federation.Store); ok {
+		fed = federation.New(federation.Config{PublicHost: cfg.PublicHost}, ts, auth, nil, log)
+		defer fed.Close()
+	}
 
 	adminFile := filepath.Join(cfg.DataDir, "admin-credential.json")
 	clientID, created, err := bootstrapAdmin(ctx, auth, adminFile)
@@ -197,7 +203,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		out.warn(w, "public_host", cfg.PublicHost, "file", adminFile)
 	}
 
-	srv := httpServer(cfg, server.New(server.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog}, auth, log), log)
+	srv := httpServer(cfg, server.New(server.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog, Federation: fed}, auth, log), log)
 	scheme, caFile := "https", ""
 	switch {
 	case cfg.Dev:
@@ -256,6 +262,9 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		log.Warn("shutdown did not drain every request", "err", err)
 	}
 	// Close flushes lastUsedAt and audit events before the store closes.
+	if fed != nil {
+		_ = fed.Close()
+	}
 	if err := auth.Close(); err != nil {
 		return err
 	}
