@@ -65,6 +65,9 @@ type Config struct {
 	// AccessLog logs every request at info (see accessLog); successful
 	// token exchanges as one line a minute with a count.
 	AccessLog bool
+	// Observer receives request metrics (metrics.go); nil: none. It is
+	// installed by Handler.
+	Observer Observer
 }
 
 func (c *Config) setDefaults() {
@@ -100,6 +103,9 @@ type Server struct {
 	limiter *failureLimiter
 	access  *accessLog // nil when off
 	bodies  *bodyBudget
+	// patterns lists every pattern handle registered, in order, so tests
+	// can hold the OpenAPI document to the routes actually served.
+	patterns []string
 }
 
 // New returns a Server over a.
@@ -133,6 +139,7 @@ func (s *Server) routes() {
 	s.handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) error { return writeJSON(w, apitype.Empty{}) }, false)
 	s.handle("GET /readyz", s.handleReady, false)
 	s.handle("GET "+apitype.PathIntrospect, s.handleIntrospect, true)
+	s.handle("GET "+PathOpenAPI, s.handleOpenAPI, false)
 	s.appRoutes()
 	s.connectorRoutes()
 	s.credentialRoutes()
@@ -145,6 +152,7 @@ func (s *Server) handle(pattern string, h handlerFunc, authn bool) {
 	if authn {
 		h = s.authenticated(h)
 	}
+	s.patterns = append(s.patterns, pattern)
 	s.mux.Handle(pattern, s.adapt(h))
 }
 

@@ -139,7 +139,10 @@ func (s *Server) handleTokenExchange(w http.ResponseWriter, r *http.Request, for
 		ActorToken:         form.Get("actor_token"),
 	}
 	if s.limiter != nil {
-		if wait, ok := s.limiter.admit(req.ClientID, ip); !ok {
+		if wait, scope, ok := s.limiter.admit(req.ClientID, ip); !ok {
+			if s.cfg.Observer != nil {
+				s.cfg.Observer.TokenRateLimited(scope)
+			}
 			return oauth(&rateLimitedError{wait: wait})
 		}
 	}
