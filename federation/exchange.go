@@ -62,7 +62,11 @@ func (s *Service) Exchange(ctx context.Context, req ExchangeRequest) (ExchangeRe
 	res, t, subject, err := s.exchange(ctx, req)
 	if err != nil {
 		var te *authority.TokenError
+		if !errors.As(err, &te) {
+			s.cfg.Observer.TrustExchange(authority.OutcomeError, "")
+		}
 		if errors.As(err, &te) {
+			s.cfg.Observer.TrustExchange(authority.OutcomeRefused, refusalCode(te.Code))
 			ev := conncred.AuditEvent{Kind: authority.AuditTokenRefused, Outcome: "failure", Actor: claimed, Reason: te.Reason}
 			if t != nil {
 				ev.AppID, ev.ConnectorID, ev.CredentialID = t.AppID, t.ConnectorID, t.ID
@@ -71,12 +75,22 @@ func (s *Service) Exchange(ctx context.Context, req ExchangeRequest) (ExchangeRe
 		}
 		return ExchangeResult{}, err
 	}
+	s.cfg.Observer.TrustExchange(authority.OutcomeIssued, "")
 	s.touch(t.ID, s.auth.Now())
 	s.auth.Record(ctx, conncred.AuditEvent{
 		Kind: authority.AuditTokenIssued, Actor: t.ClientID, AppID: t.AppID, ConnectorID: t.ConnectorID, CredentialID: t.ID,
 		Reason: "workload " + subject,
 	})
 	return res, nil
+}
+
+// refusalCode keeps a metric label within the codes the exchange returns.
+func refusalCode(code string) string {
+	switch code {
+	case authority.ErrInvalidRequest, authority.ErrInvalidClient, authority.ErrInvalidGrant, ErrInvalidTarget:
+		return code
+	}
+	return "other"
 }
 
 func refuse(code, desc string) *authority.TokenError {

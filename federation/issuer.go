@@ -75,6 +75,7 @@ var (
 type keyCache struct {
 	cfg   KeyConfig
 	clock clock.Clock
+	obs   Observer
 	http  *http.Client
 
 	mu      sync.Mutex
@@ -93,8 +94,8 @@ type issuerKeys struct {
 	lastErr error
 }
 
-func newKeyCache(cfg KeyConfig, clk clock.Clock) *keyCache {
-	c := &keyCache{cfg: cfg, clock: clk, issuers: map[string]*issuerKeys{}}
+func newKeyCache(cfg KeyConfig, clk clock.Clock, obs Observer) *keyCache {
+	c := &keyCache{cfg: cfg, clock: clk, obs: obs, issuers: map[string]*issuerKeys{}}
 	var base http.Client
 	if cfg.HTTPClient != nil {
 		base = *cfg.HTTPClient
@@ -205,6 +206,7 @@ func (c *keyCache) refresh(ctx context.Context, issuer string, e *issuerKeys) er
 		return errTooSoon
 	}
 	keys, err := c.fetch(ctx, issuer)
+	c.obs.IssuerKeyFetch(err)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.tried = now

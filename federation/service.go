@@ -29,7 +29,26 @@ type Config struct {
 	MaxSubjectTokenAge time.Duration
 	// Keys configures the issuer key cache.
 	Keys KeyConfig
+	// Observer receives the federation's metrics; nil: none.
+	Observer Observer
 }
+
+// Observer is told what the federation does, for metrics. Its label values
+// come from closed sets, so the series stay bounded whatever callers send.
+type Observer interface {
+	// TrustExchange is called once per token exchange: outcome is
+	// authority.OutcomeIssued, OutcomeRefused or OutcomeError, and code
+	// the RFC 6749/8693 error code of a refusal ("" otherwise).
+	TrustExchange(outcome, code string)
+	// IssuerKeyFetch is called after each fetch of an issuer's discovery
+	// document and JWKS, with its error (nil: the keys were replaced).
+	IssuerKeyFetch(err error)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) TrustExchange(string, string) {}
+func (nopObserver) IssuerKeyFetch(error)         {}
 
 func (c *Config) setDefaults() {
 	if c.CacheTTL <= 0 {
@@ -73,6 +92,9 @@ const lastUsedEvery = time.Second
 // deletes made on other nodes drop this node's cache at once. Close stops it.
 func New(cfg Config, store Store, auth *authority.Authority, clk clock.Clock, log *slog.Logger) *Service {
 	cfg.setDefaults()
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
 	if clk == nil {
 		clk = clock.Real{}
 	}
@@ -81,7 +103,7 @@ func New(cfg Config, store Store, auth *authority.Authority, clk clock.Clock, lo
 	}
 	s := &Service{
 		cfg: cfg, store: store, auth: auth, clock: clk, log: log,
-		keys:    newKeyCache(cfg.Keys, clk),
+		keys:    newKeyCache(cfg.Keys, clk, cfg.Observer),
 		cache:   newTrustCache(store, clk, cfg.CacheTTL),
 		touched: map[string]time.Time{},
 		done:    make(chan struct{}),

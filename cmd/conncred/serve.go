@@ -172,6 +172,9 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		out.warn(w, "public_host", publicHost)
 	}
 	cfg.PublicHost = publicHost
+	// The trust store is the unwrapped store: the metrics wrapper times
+	// conncred.Store's methods only, and would hide the trust methods.
+	trusts, hasTrusts := store.(federation.Store)
 	if met != nil {
 		store = met.Store(store)
 	}
@@ -202,8 +205,12 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	}
 	defer auth.Close()
 	var fed *federation.Service
-	if ts, ok := store.(federation.Store); ok {
-		fed = federation.New(federation.Config{PublicHost: cfg.PublicHost}, ts, auth, nil, log)
+	if hasTrusts {
+		fcfg := federation.Config{PublicHost: cfg.PublicHost}
+		if met != nil {
+			fcfg.Observer = met.Federation()
+		}
+		fed = federation.New(fcfg, trusts, auth, nil, log)
 		defer fed.Close()
 	}
 
