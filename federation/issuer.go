@@ -166,14 +166,15 @@ func (c *keyCache) keys(ctx context.Context, issuer, kid string) ([]jose.JSONWeb
 		}
 	}
 	// Missing, stale, or no such kid: fetch unless one was tried lately.
+	// A failed fetch leaves the last keys in place; they are served below
+	// while within MaxStale.
 	if err := c.refresh(ctx, issuer, e); err != nil && !errors.Is(err, errTooSoon) {
 		e.mu.Lock()
-		keys, fetched = e.keys, e.fetched
+		fetched = e.fetched
 		e.mu.Unlock()
 		if fetched.IsZero() || now.Sub(fetched) >= c.cfg.MaxStale {
 			return nil, fmt.Errorf("%w: %v", errIssuerUnavailable, err)
 		}
-		// Stale but within bound: serve what we had.
 	}
 	e.mu.Lock()
 	keys, fetched, lastErr := e.keys, e.fetched, e.lastErr
