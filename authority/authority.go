@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/conncred/conncred"
@@ -117,6 +118,7 @@ type Authority struct {
 	keys     *keyRing
 	lastUsed *lastUsedWriter
 	audit    *auditor
+	grants   atomic.Pointer[grantCheckerBox] // grant.go
 
 	closeOnce sync.Once
 	stop      context.CancelFunc

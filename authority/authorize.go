@@ -20,6 +20,7 @@ const (
 	ActionWriteAdmins       Action = "admins:write"      // create, revoke admin clients
 	ActionRotateSigningKeys Action = "signing_keys:rotate"
 	ActionControlSyncs      Action = "syncs:control" // force_sync, pause, resume, schedule
+	ActionWriteTrusts       Action = "trusts:write"  // create, update, delete workload federation trusts
 )
 
 // Authorize reports whether the principal in ctx may perform action: nil,
@@ -28,7 +29,7 @@ const (
 // introspect and read itself, which take no body.
 func (a *Authority) Authorize(ctx context.Context, action Action) error {
 	switch action {
-	case ActionWriteApps, ActionWriteConnectors, ActionWriteCredentials, ActionWriteAdmins, ActionRotateSigningKeys, ActionControlSyncs:
+	case ActionWriteApps, ActionWriteConnectors, ActionWriteCredentials, ActionWriteAdmins, ActionRotateSigningKeys, ActionControlSyncs, ActionWriteTrusts:
 		_, err := requireAdmin(ctx)
 		return err
 	default:

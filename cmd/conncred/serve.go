@@ -18,6 +18,7 @@ import (
 
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/authority"
+	"github.com/conncred/conncred/federation"
 	"github.com/conncred/conncred/internal/connlimit"
 	"github.com/conncred/conncred/internal/fsutil"
 	"github.com/conncred/conncred/metrics"
@@ -179,6 +180,9 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	}
 	cfg.PublicHost = publicHost
 	rawStore := store // the baton wing's records are not behind the metrics wrapper
+	// The trust store is the unwrapped store: the metrics wrapper times
+	// conncred.Store's methods only, and would hide the trust methods.
+	trusts, hasTrusts := store.(federation.Store)
 	if met != nil {
 		store = met.Store(store)
 	}
@@ -208,6 +212,15 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		return err
 	}
 	defer auth.Close()
+	var fed *federation.Service
+	if hasTrusts {
+		fcfg := federation.Config{PublicHost: cfg.PublicHost}
+		if met != nil {
+			fcfg.Observer = met.Federation()
+		}
+		fed = federation.New(fcfg, trusts, auth, nil, log)
+		defer fed.Close()
+	}
 
 	adminFile := filepath.Join(cfg.DataDir, "admin-credential.json")
 	clientID, created, err := bootstrapAdmin(ctx, auth, adminFile)
@@ -230,7 +243,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		met.WatchBaton(func() metrics.BatonStats { return metrics.BatonStats(bsvc.Metrics()) })
 	}
 
-	scfg := server.Config{Baton: bsvc, MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog}
+	scfg := server.Config{Baton: bsvc, MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog, Federation: fed}
 	if met != nil {
 		scfg.Observer = met
 	}
@@ -312,6 +325,9 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		log.Warn("shutdown did not drain every request", "err", err)
 	}
 	// Close flushes lastUsedAt and audit events before the store closes.
+	if fed != nil {
+		_ = fed.Close()
+	}
 	if err := auth.Close(); err != nil {
 		return err
 	}
