@@ -118,7 +118,8 @@ type Authority struct {
 	keys     *keyRing
 	lastUsed *lastUsedWriter
 	audit    *auditor
-	grants   atomic.Pointer[grantCheckerBox] // grant.go
+	grants   atomic.Pointer[grantCheckerBox]  // grant.go
+	binding  atomic.Pointer[bindingPolicyBox] // binding.go
 
 	closeOnce sync.Once
 	stop      context.CancelFunc

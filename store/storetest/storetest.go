@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) conncred.Store) {
 		{"Concurrency", concurrencyTests},
 		{"Baton", batonTests},
 		{"Trusts", trustTests},
+		{"DPoP", dpopTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
