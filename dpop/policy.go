@@ -116,3 +116,18 @@ func truncate(s string) string {
 	}
 	return s
 }
+
+// CredentialDPoP returns credentialID's flag as stored. Only an admin may
+// read it.
+func (p *Policy) CredentialDPoP(ctx context.Context, credentialID string) (bool, error) {
+	if pr := conncred.PrincipalFrom(ctx); pr == nil {
+		return false, conncred.Errorf(conncred.EUnauthenticated, "authentication required")
+	} else if !pr.IsAdmin() {
+		return false, conncred.Errorf(conncred.EPermissionDenied, "only an admin may read whether a credential requires DPoP")
+	}
+	require, err := p.store.CredentialDPoP(ctx, credentialID)
+	if conncred.ErrorCode(err) == conncred.ENotFound {
+		return false, conncred.Errorf(conncred.ENotFound, "no credential %q", truncate(credentialID))
+	}
+	return require, err
+}

@@ -80,6 +80,9 @@ type Config struct {
 	// requests with a proof get bound tokens, and calls with a bound
 	// token need a proof. nil: proofs are ignored and tokens are Bearer.
 	DPoP *dpop.Verifier
+	// DPoPPolicy keeps the per-credential "require DPoP" flag; nil: the
+	// flag's routes answer UNIMPLEMENTED.
+	DPoPPolicy *dpop.Policy
 }
 
 func (c *Config) setDefaults() {
@@ -159,6 +162,7 @@ func (s *Server) routes() {
 	s.batonRoutes()
 	s.batonControlRoutes()
 	s.trustRoutes()
+	s.dpopRoutes()
 }
 
 // handle registers h for pattern, behind bearer authentication when authn.
