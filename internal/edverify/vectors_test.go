@@ -3,7 +3,6 @@ package edverify
 import (
 	"bytes"
 	"crypto/ed25519"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"os"
@@ -69,5 +68,3 @@ func TestZIP215File(t *testing.T) {
 		t.Errorf("testdata/zip215.txt is stale: run go test ./internal/edverify -run TestZIP215File -update and review the diff")
 	}
 }
-
-var _ = hex.EncodeToString
