@@ -11,7 +11,6 @@ import (
 
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/clock"
-	"github.com/conncred/conncred/internal/edverify"
 	"github.com/conncred/conncred/secret"
 )
 
@@ -38,12 +37,9 @@ type keyRing struct {
 }
 
 type signingKey struct {
-	kid  string
-	priv ed25519.PrivateKey
-	pub  ed25519.PublicKey
-	// vk is pub decoded once: every authenticated request verifies a
-	// token with one of these few keys, and decoding is a square root.
-	vk        *edverify.PublicKey
+	kid       string
+	priv      ed25519.PrivateKey
+	pub       ed25519.PublicKey
 	createdAt time.Time
 }
 
@@ -72,8 +68,7 @@ func (r *keyRing) load(ctx context.Context, create bool) error {
 			continue
 		}
 		priv := ed25519.NewKeyFromSeed(k.Seed)
-		pub := priv.Public().(ed25519.PublicKey)
-		keys = append(keys, signingKey{kid: k.ID, priv: priv, pub: pub, vk: edverify.NewPublicKey(pub), createdAt: k.CreatedAt})
+		keys = append(keys, signingKey{kid: k.ID, priv: priv, pub: priv.Public().(ed25519.PublicKey), createdAt: k.CreatedAt})
 	}
 	byKID := make(map[string]*signingKey, len(keys))
 	for i := range keys {

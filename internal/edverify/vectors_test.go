@@ -3,6 +3,7 @@ package edverify
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"os"
@@ -68,3 +69,5 @@ func TestZIP215File(t *testing.T) {
 		t.Errorf("testdata/zip215.txt is stale: run go test ./internal/edverify -run TestZIP215File -update and review the diff")
 	}
 }
+
+var _ = hex.EncodeToString
