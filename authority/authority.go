@@ -12,6 +12,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/conncred/conncred"
@@ -111,6 +112,7 @@ type Authority struct {
 	keys     *keyRing
 	lastUsed *lastUsedWriter
 	audit    *auditor
+	guard    atomic.Pointer[SourceGuard] // nil: every source allowed (SetSourceGuard)
 
 	closeOnce sync.Once
 	stop      context.CancelFunc

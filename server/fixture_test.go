@@ -22,6 +22,7 @@ import (
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/authority"
 	"github.com/conncred/conncred/clock"
+	"github.com/conncred/conncred/lifecycle"
 	"github.com/conncred/conncred/secret"
 	"github.com/conncred/conncred/store/sqlite"
 )
@@ -80,6 +81,10 @@ func newEnvWith(t testing.TB, cfg Config, acfg authority.Config, tls bool) *env 
 	}
 	t.Cleanup(func() { a.Close() })
 	cfg.Clock = clk
+	if cfg.Lifecycle == nil {
+		cfg.Lifecycle = lifecycle.New(lifecycle.Config{}, a, st, clk)
+		a.SetSourceGuard(cfg.Lifecycle)
+	}
 	srv := httptest.NewUnstartedServer(New(cfg, a, log))
 	if tls {
 		srv.EnableHTTP2 = true

@@ -20,6 +20,7 @@ import (
 	"github.com/conncred/conncred/apitype"
 	"github.com/conncred/conncred/authority"
 	"github.com/conncred/conncred/clock"
+	"github.com/conncred/conncred/lifecycle"
 )
 
 // Config holds the HTTP layer's limits. Zero values take the defaults noted.
@@ -61,6 +62,10 @@ type Config struct {
 	// AccessLog logs every request at info (see accessLog); successful
 	// token exchanges as one line a minute with a count.
 	AccessLog bool
+	// Lifecycle serves overlap rotation, self-rotation, keys brought by
+	// the caller and source-network settings (lifecycle.go); nil leaves
+	// those routes out and refuses the rotate options.
+	Lifecycle *lifecycle.Service
 }
 
 func (c *Config) setDefaults() {
@@ -133,6 +138,7 @@ func (s *Server) routes() {
 	s.connectorRoutes()
 	s.credentialRoutes()
 	s.adminRoutes()
+	s.lifecycleRoutes()
 }
 
 // handle registers h for pattern, behind bearer authentication when authn.

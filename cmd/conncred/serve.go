@@ -18,6 +18,7 @@ import (
 
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/authority"
+	"github.com/conncred/conncred/lifecycle"
 	"github.com/conncred/conncred/server"
 	"github.com/conncred/conncred/tlsutil"
 	"github.com/spf13/pflag"
@@ -184,6 +185,13 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		return err
 	}
 	defer auth.Close()
+	lstore, err := lifecycle.AsStore(store)
+	if err != nil {
+		return err
+	}
+	life := lifecycle.New(lifecycle.Config{}, auth, lstore, nil)
+	// Source networks are checked at the token exchange and on every call.
+	auth.SetSourceGuard(life)
 
 	adminFile := filepath.Join(cfg.DataDir, "admin-credential.json")
 	clientID, created, err := bootstrapAdmin(ctx, auth, adminFile)
@@ -197,7 +205,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		out.warn(w, "public_host", cfg.PublicHost, "file", adminFile)
 	}
 
-	srv := httpServer(cfg, server.New(server.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog}, auth, log), log)
+	srv := httpServer(cfg, server.New(server.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog, Lifecycle: life}, auth, log), log)
 	scheme, caFile := "https", ""
 	switch {
 	case cfg.Dev:
