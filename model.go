@@ -1,6 +1,11 @@
 package conncred
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
 
 // App is an application whose access a connector syncs.
 type App struct {
@@ -71,9 +76,42 @@ func (c *Credential) Usable(now time.Time) bool {
 // verify until they expire.
 type SigningKey struct {
 	ID        string // the JWS kid
-	Seed      []byte // Ed25519 private key seed, 32 bytes
+	Seed      Seed   // Ed25519 private key seed, 32 bytes
 	CreatedAt time.Time
 }
+
+// Seed is the private part of a SigningKey. Like secret.Secret it cannot
+// print itself: fmt (every verb, %v, %+v, %#v, %x included), slog and
+// encoders show REDACTED or refuse, so a SigningKey that reaches a log line
+// or a JSON response by mistake does not leak the key that signs every access
+// token. It is a []byte underneath, so ed25519.NewKeyFromSeed(k.Seed) and
+// the stores read and write it as bytes without a conversion.
+type Seed []byte
+
+const redacted = "REDACTED"
+
+// String returns "REDACTED".
+func (Seed) String() string { return redacted }
+
+// GoString returns "REDACTED", for %#v.
+func (Seed) GoString() string { return redacted }
+
+// Format writes "REDACTED" whatever the verb and flags, so %x, %q and %d do
+// not reach the bytes either.
+func (Seed) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(redacted)) }
+
+// LogValue returns "REDACTED", for log/slog.
+func (Seed) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// errSeedMarshal is what encoders get: a seed is never serialized except by
+// a Store, which writes its bytes itself.
+var errSeedMarshal = errors.New("conncred: refusing to marshal a signing key seed")
+
+// MarshalJSON refuses.
+func (Seed) MarshalJSON() ([]byte, error) { return nil, errSeedMarshal }
+
+// MarshalText refuses, for encoders that use encoding.TextMarshaler.
+func (Seed) MarshalText() ([]byte, error) { return nil, errSeedMarshal }
 
 // AuditEvent is one security-relevant event.
 type AuditEvent struct {

@@ -91,3 +91,17 @@ type TokenIntrospection struct {
 	Jti       string `json:"jti,omitempty"`
 	TokenType string `json:"token_type,omitempty"`
 }
+
+// CreateAdminRequest is the body of POST /api/v1/admin/clients (a conncred
+// extension for managing personal-client admin credentials).
+type CreateAdminRequest struct {
+	DisplayName string     `json:"displayName,omitempty"`
+	Expires     Duration   `json:"expires,omitempty"`
+	ExpiresTime *time.Time `json:"expiresTime,omitempty"`
+}
+
+// Validate reports what is wrong with the request.
+func (r *CreateAdminRequest) Validate() error {
+	rr := RotateCredentialRequest{DisplayName: r.DisplayName, Expires: r.Expires, ExpiresTime: r.ExpiresTime}
+	return rr.Validate()
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/conncred/conncred"
+	"github.com/conncred/conncred/internal/hostport"
 	"github.com/conncred/conncred/internal/ksuid"
 )
 
@@ -30,13 +31,18 @@ const (
 	ReasonConnectorDeleted = "connector deleted"
 )
 
+// auditAppender is the one Store method the auditor uses.
+type auditAppender interface {
+	AppendAudit(ctx context.Context, events []conncred.AuditEvent) error
+}
+
 // auditor buffers audit events and writes them in batches. Token events are
 // counted, not stored one by one: all issued (or refused for one reason) in
 // the same minute for the same credential, actor and source IP become one
 // record with a Count, so an exchange storm or an attack cannot flood the
 // table. Other events are stored individually.
 type auditor struct {
-	store conncred.Store
+	store auditAppender
 	log   *slog.Logger
 	sink  func(conncred.AuditEvent)
 	limit int // most pending events and most counted records (maxPendingAudit)
@@ -57,7 +63,7 @@ type countKey struct {
 // server running out of memory.
 const maxPendingAudit = 100_000
 
-func newAuditor(store conncred.Store, log *slog.Logger, sink func(conncred.AuditEvent)) *auditor {
+func newAuditor(store auditAppender, log *slog.Logger, sink func(conncred.AuditEvent)) *auditor {
 	return &auditor{store: store, log: log, sink: sink, limit: maxPendingAudit, counted: map[countKey]*conncred.AuditEvent{}}
 }
 
@@ -105,7 +111,7 @@ func (au *auditor) buffer(e conncred.AuditEvent) string {
 		// A counted record stands for many requests, from many connections
 		// of one client: the source is its IP, without the ephemeral port,
 		// or every connection would make a record of its own.
-		e.Source = stripPort(e.Source)
+		e.Source = hostport.Host(e.Source)
 		k := countKey{e.Kind, e.CredentialID, e.Actor, e.Source, e.Reason, e.Time.Unix() / 60}
 		if _, ok := au.counted[k]; !ok && len(au.counted) >= au.limit {
 			// Full (a flood of distinct clients or credentials): the event
@@ -135,12 +141,15 @@ func (au *auditor) buffer(e conncred.AuditEvent) string {
 
 // flush writes the individual events and the counts of minutes that have
 // ended.
-func (au *auditor) flush(ctx context.Context, now time.Time) { au.write(ctx, now, false) }
+func (au *auditor) flush(ctx context.Context, now time.Time) error { return au.write(ctx, now, false) }
 
 // flushAll writes everything, including counts of the current minute.
-func (au *auditor) flushAll(ctx context.Context, now time.Time) { au.write(ctx, now, true) }
+func (au *auditor) flushAll(ctx context.Context, now time.Time) error {
+	return au.write(ctx, now, true)
+}
 
-func (au *auditor) write(ctx context.Context, now time.Time, all bool) {
+// write returns the store's error (the events are kept for a retry).
+func (au *auditor) write(ctx context.Context, now time.Time, all bool) error {
 	au.mu.Lock()
 	batch := au.pending
 	au.pending = nil
@@ -158,9 +167,10 @@ func (au *auditor) write(ctx context.Context, now time.Time, all bool) {
 		au.log.Warn("audit: too many distinct token-event records in one minute; folded some into overflow records without credential or source", "folded", overflow)
 	}
 	if len(batch) == 0 {
-		return
+		return nil
 	}
-	if err := au.store.AppendAudit(ctx, batch); err != nil {
+	err := au.store.AppendAudit(ctx, batch)
+	if err != nil {
 		au.log.Warn("writing audit events; will retry", "events", len(batch), "err", err)
 		au.mu.Lock()
 		kept := len(au.pending)+len(batch) <= au.limit
@@ -172,6 +182,7 @@ func (au *auditor) write(ctx context.Context, now time.Time, all bool) {
 			au.log.Error("audit buffer full while the store is failing; dropping events", "events", len(batch))
 		}
 	}
+	return err
 }
 
 // AuditQuery selects audit events for ListAudit.

@@ -131,9 +131,9 @@ func TestRevokeAndRotateStorm(t *testing.T) {
 	}
 }
 
-// auditCapture keeps what the auditor writes.
+// auditCapture keeps what the auditor writes. It is only an auditAppender:
+// the auditor needs no other Store method.
 type auditCapture struct {
-	conncred.Store
 	mu     sync.Mutex
 	events []conncred.AuditEvent
 }

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/clock"
+	"github.com/conncred/conncred/internal/hostport"
 )
 
 // Config holds the authority's settings. Zero values take the defaults
@@ -53,6 +53,8 @@ type Config struct {
 	// AuditSink, if set, receives every audit event as it is recorded (for
 	// streaming as JSON lines).
 	AuditSink func(conncred.AuditEvent)
+	// Observer receives measurements for metrics (default: none).
+	Observer Observer
 }
 
 func (c *Config) setDefaults() {
@@ -79,6 +81,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.AuditInterval == 0 {
 		c.AuditInterval = time.Second
+	}
+	if c.Observer == nil {
+		c.Observer = nopObserver{}
 	}
 }
 
@@ -107,6 +112,7 @@ type Authority struct {
 	log       *slog.Logger
 	audiences map[string]bool
 	issuer    string
+	obs       Observer
 
 	creds    *credCache
 	keys     *keyRing
@@ -142,9 +148,10 @@ func New(ctx context.Context, cfg Config, store conncred.Store, clk clock.Clock,
 		log:       log,
 		audiences: audiences(cfg),
 		issuer:    "https://" + cfg.PublicHost,
+		obs:       cfg.Observer,
 		done:      make(chan struct{}),
 	}
-	a.creds = newCredCache(store, clk, cfg.CacheTTL)
+	a.creds = newCredCache(store, clk, cfg.CacheTTL, cfg.Observer)
 	a.lastUsed = newLastUsedWriter(store, log)
 	a.audit = newAuditor(store, log, cfg.AuditSink)
 	a.keys = newKeyRing(store, clk, cfg.TokenTTL, log)
@@ -153,7 +160,10 @@ func New(ctx context.Context, cfg Config, store conncred.Store, clk clock.Clock,
 	}
 	bg, stop := context.WithCancel(context.Background())
 	a.stop = stop
-	go a.background(bg)
+	// The tickers are made here, not in the goroutine, so that they start
+	// at New's instant: a test on a fake clock can advance it as soon as
+	// New returns and know every interval counts from t0.
+	go a.background(bg, newTickers(clk, cfg))
 	return a, nil
 }
 
@@ -162,11 +172,7 @@ func New(ctx context.Context, cfg Config, store conncred.Store, clk clock.Clock,
 // draft-ietf-oauth-rfc7523bis, the issuer and token endpoint URLs.
 func audiences(cfg Config) map[string]bool {
 	m := map[string]bool{}
-	host := cfg.PublicHost
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	m[strings.ToLower(host)] = true
+	m[strings.ToLower(hostport.Host(cfg.PublicHost))] = true
 	m["https://"+strings.ToLower(cfg.PublicHost)] = true
 	m["https://"+strings.ToLower(cfg.PublicHost)+"/auth/v1/token"] = true
 	for _, a := range cfg.ExtraAudiences {
@@ -189,8 +195,35 @@ func (a *Authority) Ready(ctx context.Context) error {
 	return a.store.Ping(ctx)
 }
 
-func (a *Authority) background(ctx context.Context) {
+// tickers are the background loop's, taken from the injected clock so that
+// tests drive the loop by advancing a fake clock.
+type tickers struct {
+	flush, audit, sweep, keys clock.Ticker
+}
+
+// keyRefreshEvery is how often the signing keys are re-read, so a key added
+// by another node is used for verification within it.
+const keyRefreshEvery = time.Minute
+
+func newTickers(clk clock.Clock, cfg Config) tickers {
+	return tickers{
+		flush: clk.NewTicker(cfg.LastUsedInterval),
+		audit: clk.NewTicker(cfg.AuditInterval),
+		sweep: clk.NewTicker(replaySweepEvery),
+		keys:  clk.NewTicker(keyRefreshEvery),
+	}
+}
+
+func (t tickers) stop() {
+	t.flush.Stop()
+	t.audit.Stop()
+	t.sweep.Stop()
+	t.keys.Stop()
+}
+
+func (a *Authority) background(ctx context.Context, t tickers) {
 	defer close(a.done)
+	defer t.stop()
 	var wg sync.WaitGroup
 	if w, ok := a.store.(conncred.RevocationWatcher); ok {
 		wg.Add(1)
@@ -199,29 +232,26 @@ func (a *Authority) background(ctx context.Context) {
 			_ = w.WatchRevocations(ctx, a.creds.invalidate)
 		}()
 	}
-	flush := time.NewTicker(a.cfg.LastUsedInterval)
-	auditTick := time.NewTicker(a.cfg.AuditInterval)
-	sweep := time.NewTicker(replaySweepEvery)
-	keys := time.NewTicker(time.Minute)
-	defer flush.Stop()
-	defer auditTick.Stop()
-	defer sweep.Stop()
-	defer keys.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			wg.Wait()
 			return
-		case <-flush.C:
-			a.lastUsed.flush(ctx)
-		case <-auditTick.C:
-			a.audit.flush(ctx, a.clock.Now())
-		case <-sweep.C:
-			a.sweepAssertions(ctx)
-		case <-keys.C:
-			if err := a.keys.load(ctx, false); err != nil {
+		case <-t.flush.Chan():
+			a.flushLastUsed(ctx)
+		case <-t.audit.Chan():
+			start := time.Now()
+			err := a.audit.flush(ctx, a.clock.Now())
+			a.obs.BackgroundRun(JobAuditFlush, time.Since(start), err)
+		case <-t.sweep.Chan():
+			a.runSweep(ctx)
+		case <-t.keys.Chan():
+			start := time.Now()
+			err := a.keys.load(ctx, false)
+			if err != nil {
 				a.log.Warn("refreshing signing keys", "err", err)
 			}
+			a.obs.BackgroundRun(JobKeyRefresh, time.Since(start), err)
 		}
 	}
 }
@@ -242,8 +272,8 @@ const (
 )
 
 // sweepAssertions deletes expired replay records; see replaySweepEvery.
-// It returns how many it deleted.
-func (a *Authority) sweepAssertions(ctx context.Context) int {
+// It returns how many it deleted, and the error that stopped it early.
+func (a *Authority) sweepAssertions(ctx context.Context) (int, error) {
 	now := a.clock.Now()
 	start := time.Now()
 	total := 0
@@ -251,20 +281,38 @@ func (a *Authority) sweepAssertions(ctx context.Context) int {
 		n, err := a.store.SweepAssertions(ctx, now, replaySweepBatch)
 		if err != nil {
 			a.log.Warn("sweeping replay records", "err", err)
-			break
+			return total, err
 		}
 		total += n
 		if n < replaySweepBatch {
 			break
 		}
 	}
-	return total
+	return total, nil
+}
+
+// runSweep sweeps replay records and tells the Observer.
+func (a *Authority) runSweep(ctx context.Context) {
+	start := time.Now()
+	n, err := a.sweepAssertions(ctx)
+	a.obs.ReplaySwept(n)
+	a.obs.BackgroundRun(JobReplaySweep, time.Since(start), err)
+}
+
+// flushLastUsed writes buffered lastUsedAt updates and tells the Observer.
+func (a *Authority) flushLastUsed(ctx context.Context) {
+	start := time.Now()
+	n, oldest, err := a.lastUsed.flush(ctx)
+	if n > 0 && err == nil {
+		a.obs.LastUsedFlush(n, a.clock.Now().Sub(oldest))
+	}
+	a.obs.BackgroundRun(JobLastUsedFlush, time.Since(start), err)
 }
 
 // Flush writes buffered lastUsedAt updates and audit events now.
 func (a *Authority) Flush(ctx context.Context) {
-	a.lastUsed.flush(ctx)
-	a.audit.flush(ctx, a.clock.Now())
+	a.flushLastUsed(ctx)
+	_ = a.audit.flush(ctx, a.clock.Now())
 }
 
 // Close stops background work and flushes what is buffered. The store is the
@@ -275,8 +323,8 @@ func (a *Authority) Close() error {
 		<-a.done
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		a.lastUsed.flush(ctx)
-		a.audit.flushAll(ctx, a.clock.Now())
+		a.flushLastUsed(ctx)
+		_ = a.audit.flushAll(ctx, a.clock.Now())
 	})
 	return nil
 }

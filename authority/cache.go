@@ -9,6 +9,14 @@ import (
 	"github.com/conncred/conncred/clock"
 )
 
+// credentialGetter is what the credential cache reads: it declares the two
+// Store methods it uses so that what it depends on is plain, and a test can
+// hand it a stub.
+type credentialGetter interface {
+	GetCredential(ctx context.Context, id string) (conncred.Credential, error)
+	GetCredentialByClientID(ctx context.Context, clientID string) (conncred.Credential, error)
+}
+
 // credCache keeps credentials looked up for authentication, by client id and
 // by id, so the hot paths (token exchange, bearer check) do not read the
 // database on every request. An entry lives at most ttl: that bounds how long
@@ -16,9 +24,10 @@ import (
 // lost. Revocations on this node, and notices from other nodes, drop entries
 // at once.
 type credCache struct {
-	store conncred.Store
+	store credentialGetter
 	clock clock.Clock
 	ttl   time.Duration
+	obs   Observer
 
 	mu    sync.RWMutex
 	gen   uint64 // bumped by invalidate(""), so a load racing a flush is not kept
@@ -35,9 +44,9 @@ type cacheEntry struct {
 // costs one read per credential and keeps memory flat under any load.
 const maxCacheEntries = 200_000
 
-func newCredCache(store conncred.Store, clk clock.Clock, ttl time.Duration) *credCache {
+func newCredCache(store credentialGetter, clk clock.Clock, ttl time.Duration, obs Observer) *credCache {
 	return &credCache{
-		store: store, clock: clk, ttl: ttl,
+		store: store, clock: clk, ttl: ttl, obs: obs,
 		byID: map[string]*cacheEntry{}, byCID: map[string]*cacheEntry{},
 	}
 }
@@ -49,7 +58,9 @@ func (c *credCache) byClientID(ctx context.Context, clientID string) (conncred.C
 	e, ok := c.byCID[clientID]
 	gen := c.gen
 	c.mu.RUnlock()
-	if ok && now.Sub(e.fetched) < c.ttl && !now.Before(e.fetched) {
+	hit := ok && now.Sub(e.fetched) < c.ttl && !now.Before(e.fetched)
+	c.obs.CacheLookup(hit)
+	if hit {
 		return e.cred, nil
 	}
 	cred, err := c.store.GetCredentialByClientID(ctx, clientID)
@@ -67,7 +78,9 @@ func (c *credCache) get(ctx context.Context, id string) (conncred.Credential, er
 	e, ok := c.byID[id]
 	gen := c.gen
 	c.mu.RUnlock()
-	if ok && now.Sub(e.fetched) < c.ttl && !now.Before(e.fetched) {
+	hit := ok && now.Sub(e.fetched) < c.ttl && !now.Before(e.fetched)
+	c.obs.CacheLookup(hit)
+	if hit {
 		return e.cred, nil
 	}
 	cred, err := c.store.GetCredential(ctx, id)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/conncred/conncred"
+	"github.com/conncred/conncred/internal/hostport"
 	"github.com/conncred/conncred/secret"
 	jose "github.com/go-jose/go-jose/v4/json"
 )
@@ -69,6 +70,7 @@ const errAuthFailed = "client authentication failed: unknown client_id or the as
 // (EUnavailable when the database is down).
 func (a *Authority) Exchange(ctx context.Context, req TokenRequest) (Token, error) {
 	tok, cred, claimed, err := a.exchange(ctx, req)
+	a.obs.TokenExchange(exchangeOutcome(err))
 	if err != nil {
 		if te, ok := err.(*TokenError); ok {
 			ev := conncred.AuditEvent{Kind: AuditTokenRefused, Outcome: "failure", Actor: claimed, Reason: te.Reason}
@@ -164,6 +166,7 @@ func (a *Authority) exchange(ctx context.Context, req TokenRequest) (Token, *con
 		}
 		return Token{}, &cred, claimed, err
 	}
+	a.obs.ReplayWritten()
 	tok, err := a.mint(cred, now)
 	if err != nil {
 		return Token{}, &cred, claimed, err
@@ -198,7 +201,7 @@ func (a *Authority) checkAudience(raw jose.RawMessage) error {
 }
 
 func (a *Authority) audienceHint() string {
-	return fmt.Sprintf("%q (the public host without port)", stripPort(a.cfg.PublicHost))
+	return fmt.Sprintf("%q (the public host without port)", hostport.Host(a.cfg.PublicHost))
 }
 
 // replayKey names an assertion for the replay record. Official clients put

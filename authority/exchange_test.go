@@ -602,7 +602,7 @@ func TestReplayRecordsBounded(t *testing.T) {
 	for i := range 250_000 {
 		rc.expires[fmt.Sprintf("old-%d", i)] = f.clock.Now().Add(-time.Second)
 	}
-	if n := a.sweepAssertions(context.Background()); n != 250_000 || rc.live() != 0 {
+	if n, _ := a.sweepAssertions(context.Background()); n != 250_000 || rc.live() != 0 {
 		t.Fatalf("sweep deleted %d of 250000 expired records; %d left", n, rc.live())
 	}
 

@@ -14,11 +14,17 @@ import (
 	"github.com/conncred/conncred/secret"
 )
 
+// signingKeyStore is what the key ring reads and writes of the Store.
+type signingKeyStore interface {
+	CreateSigningKey(ctx context.Context, k conncred.SigningKey) error
+	ListSigningKeys(ctx context.Context) ([]conncred.SigningKey, error)
+}
+
 // keyRing holds the server's access-token signing keys, loaded from the
 // store so that every node signs with the same newest key and verifies every
 // key's tokens.
 type keyRing struct {
-	store conncred.Store
+	store signingKeyStore
 	clock clock.Clock
 	ttl   time.Duration
 	log   *slog.Logger
@@ -37,7 +43,7 @@ type signingKey struct {
 	createdAt time.Time
 }
 
-func newKeyRing(store conncred.Store, clk clock.Clock, ttl time.Duration, log *slog.Logger) *keyRing {
+func newKeyRing(store signingKeyStore, clk clock.Clock, ttl time.Duration, log *slog.Logger) *keyRing {
 	return &keyRing{store: store, clock: clk, ttl: ttl, log: log, byKID: map[string]*signingKey{}}
 }
 

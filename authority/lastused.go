@@ -9,20 +9,26 @@ import (
 	"github.com/conncred/conncred"
 )
 
+// credentialToucher is the one Store method the lastUsedAt writer uses.
+type credentialToucher interface {
+	TouchCredentials(ctx context.Context, uses []conncred.CredentialUse) error
+}
+
 // lastUsedWriter collects successful authentications and writes lastUsedAt
 // behind them in batches, so a token exchange never waits on a disk write.
 // Each flush writes each credential once, with its latest use, and the store
 // never moves the value backwards, so batches from several nodes in any
 // order end with the latest time.
 type lastUsedWriter struct {
-	store conncred.Store
+	store credentialToucher
 	log   *slog.Logger
 
 	mu      sync.Mutex
 	pending map[string]time.Time
+	oldest  time.Time // when the earliest pending use was recorded (not cut to the second)
 }
 
-func newLastUsedWriter(store conncred.Store, log *slog.Logger) *lastUsedWriter {
+func newLastUsedWriter(store credentialToucher, log *slog.Logger) *lastUsedWriter {
 	return &lastUsedWriter{store: store, log: log, pending: map[string]time.Time{}}
 }
 
@@ -39,24 +45,31 @@ func newLastUsedWriter(store conncred.Store, log *slog.Logger) *lastUsedWriter {
 // order createdAt <= lastUsedAt <= the real use; rounding up instead would
 // put lastUsedAt in the future.
 func (w *lastUsedWriter) touch(id string, createdAt, at time.Time) {
+	used := at
 	at = at.Truncate(time.Second)
 	if at.Before(createdAt) {
 		at = createdAt
 	}
 	w.mu.Lock()
+	if len(w.pending) == 0 || used.Before(w.oldest) {
+		w.oldest = used
+	}
 	if cur, ok := w.pending[id]; !ok || at.After(cur) {
 		w.pending[id] = at
 	}
 	w.mu.Unlock()
 }
 
-func (w *lastUsedWriter) flush(ctx context.Context) {
+// flush writes the pending uses. It returns how many credentials it wrote
+// (or tried to), when the earliest of their uses was recorded (for the
+// flush lag), and the store's error.
+func (w *lastUsedWriter) flush(ctx context.Context) (n int, oldest time.Time, err error) {
 	w.mu.Lock()
 	if len(w.pending) == 0 {
 		w.mu.Unlock()
-		return
+		return 0, time.Time{}, nil
 	}
-	batch := w.pending
+	batch, oldest := w.pending, w.oldest
 	w.pending = make(map[string]time.Time, len(batch))
 	w.mu.Unlock()
 
@@ -68,6 +81,9 @@ func (w *lastUsedWriter) flush(ctx context.Context) {
 		// Put the batch back (keeping any newer use) so the next flush
 		// retries it: lastUsedAt is late, not lost.
 		w.mu.Lock()
+		if len(w.pending) == 0 || oldest.Before(w.oldest) {
+			w.oldest = oldest
+		}
 		for id, at := range batch {
 			if cur, ok := w.pending[id]; !ok || at.After(cur) {
 				w.pending[id] = at
@@ -75,5 +91,7 @@ func (w *lastUsedWriter) flush(ctx context.Context) {
 		}
 		w.mu.Unlock()
 		w.log.Warn("writing lastUsedAt", "credentials", len(uses), "err", err)
+		return len(uses), oldest, err
 	}
+	return len(uses), oldest, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net"
 	"strings"
 	"time"
 
@@ -198,13 +197,6 @@ func (a *Authority) IntrospectToken(ctx context.Context, token string) (TokenInf
 		Active: true, ClientID: p.ClientID, Subject: c.Sub, Issuer: c.Iss,
 		ExpiresAt: time.Unix(c.Exp, 0).UTC(), IssuedAt: time.Unix(c.Iat, 0).UTC(), TokenID: c.Jti,
 	}, nil
-}
-
-func stripPort(hostport string) string {
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		return h
-	}
-	return hostport
 }
 
 func lower(s string) string { return strings.ToLower(s) }

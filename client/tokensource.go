@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/conncred/conncred/apitype"
 	"github.com/conncred/conncred/clock"
+	"github.com/conncred/conncred/internal/hostport"
 	"github.com/conncred/conncred/secret"
 	"golang.org/x/oauth2"
 )
@@ -98,10 +98,7 @@ func newAssertionSource(clientID, clientSecret string, opts []Option) (*assertio
 		return nil, err
 	}
 	u, _ := url.Parse(o.serverURL)
-	aud := u.Host
-	if h, _, err := net.SplitHostPort(aud); err == nil {
-		aud = h
-	}
+	aud := hostport.Audience(u.Host)
 	return &assertionSource{clientID: clientID, key: key, tokenURL: o.serverURL + apitype.PathToken, aud: aud, hc: o.hc, clock: o.clock}, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/apitype"
 	"github.com/conncred/conncred/authority"
+	"github.com/conncred/conncred/internal/hostport"
 )
 
 // maxFormBytes bounds a token request; real ones are under 2 KiB.
@@ -30,7 +31,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) error {
 		Assertion:     form.Get("client_assertion"),
 	}
 	if s.limiter != nil {
-		if wait, ok := s.limiter.admit(req.ClientID, ip); !ok {
+		if wait, scope, ok := s.limiter.admit(req.ClientID, ip); !ok {
+			if s.cfg.Observer != nil {
+				s.cfg.Observer.TokenRateLimited(scope)
+			}
 			return oauth(&rateLimitedError{wait: wait})
 		}
 	}
@@ -166,9 +170,5 @@ func writeJSONCached(w http.ResponseWriter, v any) error {
 	return nil
 }
 
-func hostOnly(addr string) string {
-	if i := strings.LastIndexByte(addr, ':'); i > 0 && !strings.HasSuffix(addr, "]") {
-		return strings.Trim(addr[:i], "[]")
-	}
-	return strings.Trim(addr, "[]")
-}
+// hostOnly is the IP of a request's source address, without the port.
+func hostOnly(addr string) string { return hostport.Host(addr) }

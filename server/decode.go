@@ -170,21 +170,59 @@ func decodeJSON(body io.Reader, v any) error {
 	}
 }
 
-// unmarshalKept decodes the kept document into v and names what is wrong.
+// unmarshalKept decodes the kept document into v and names what is wrong:
+// the field, and for a value a custom unmarshaler refused (a timestamp, a
+// duration) the format to use.
 func unmarshalKept(doc []byte, v any) error {
-	if err := json.Unmarshal(doc, v); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		var ce *conncred.Error
-		switch {
-		case errors.As(err, &ce):
-			return ce
-		case errors.As(err, &typeErr):
-			return conncred.Errorf(conncred.EInvalid, "field %q must be %s, not a JSON %s", typeErr.Field, typeName(typeErr.Type.Kind().String()), typeErr.Value)
-		default:
-			return conncred.Errorf(conncred.EInvalid, "request body does not match the expected shape")
+	err := json.Unmarshal(doc, v)
+	if err == nil {
+		return nil
+	}
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) && typeErr.Field != "" {
+		return conncred.Errorf(conncred.EInvalid, "field %q must be %s, not a JSON %s", typeErr.Field, typeName(typeErr.Type.Kind().String()), typeErr.Value)
+	}
+	field := failingField(doc, v)
+	var ce *conncred.Error
+	var pe *time.ParseError
+	switch {
+	case errors.As(err, &ce) && field != "":
+		return conncred.Errorf(conncred.EInvalid, "field %q: %s", field, conncred.ErrorMessage(ce))
+	case errors.As(err, &ce):
+		return ce
+	case errors.As(err, &pe) && field != "":
+		return conncred.Errorf(conncred.EInvalid, "field %q must be an RFC 3339 timestamp such as \"2026-12-31T23:59:59Z\", not %q", field, truncate(pe.Value))
+	case errors.As(err, &pe):
+		return conncred.Errorf(conncred.EInvalid, "a timestamp must be RFC 3339, such as \"2026-12-31T23:59:59Z\", not %q", truncate(pe.Value))
+	case field != "":
+		return conncred.Errorf(conncred.EInvalid, "field %q does not have the expected form", field)
+	default:
+		return conncred.Errorf(conncred.EInvalid, "request body does not match the expected shape")
+	}
+}
+
+// failingField finds, on the refusal path only, which top-level member of
+// doc a fresh value of v's type refuses, by decoding the members one at a
+// time. doc is small (only the members that name a field of v).
+func failingField(doc []byte, v any) string {
+	var members map[string]json.RawMessage
+	if json.Unmarshal(doc, &members) != nil {
+		return ""
+	}
+	t := reflect.TypeOf(v)
+	if t.Kind() != reflect.Pointer {
+		return ""
+	}
+	for name, raw := range members {
+		one, err := json.Marshal(map[string]json.RawMessage{name: raw})
+		if err != nil {
+			continue
+		}
+		if json.Unmarshal(one, reflect.New(t.Elem()).Interface()) != nil {
+			return name
 		}
 	}
-	return nil
+	return ""
 }
 
 func typeName(kind string) string {

@@ -243,3 +243,19 @@ func TestUTF8Reader(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeNamesTheField: a value a custom unmarshaler refuses is reported
+// with its field and the format to use, not as a shapeless error.
+func TestDecodeNamesTheField(t *testing.T) {
+	for _, tc := range []struct{ body, want string }{
+		{`{"appId":"a","connectorId":"c","expiresTime":"yesterday"}`, `field "expiresTime" must be an RFC 3339 timestamp such as "2026-12-31T23:59:59Z", not "yesterday"`},
+		{`{"app_id":"a","connector_id":"c","expires_time":"2026-13-01"}`, `field "expiresTime" must be an RFC 3339 timestamp`},
+		{`{"appId":"a","connectorId":"c","expires":"30d"}`, `field "expires": "30d" is not a duration`},
+		{`{"appId":"a","connectorId":"c","expires":5}`, `field "expires": a duration must be a string`},
+	} {
+		err := decodeJSON(strings.NewReader(tc.body), &apitype.RotateCredentialRequest{})
+		if got := conncred.ErrorMessage(err); conncred.ErrorCode(err) != conncred.EInvalid || !strings.HasPrefix(got, tc.want) {
+			t.Errorf("decode %s: %q (%s); want a message starting %q", tc.body, got, conncred.ErrorCode(err), tc.want)
+		}
+	}
+}

@@ -86,34 +86,44 @@ func newFailureLimiter(c limiterConfig, clk clock.Clock) *failureLimiter {
 
 // admit reports whether a token request may be verified, and if not how
 // long until it may.
-func (l *failureLimiter) admit(clientID, ip string) (time.Duration, bool) {
+func (l *failureLimiter) admit(clientID, ip string) (wait time.Duration, scope string, ok bool) {
 	now := l.clock.Now()
 	addr := addrKey(ip)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	wait := l.waitFor(l.failureBucket("a\x00"+addr, now), l.limit, l.rate(), now)
+	wait = l.waitFor(l.failureBucket("a\x00"+addr, now), l.limit, l.rate(), now)
+	scope = ScopeAddress
 	if clientID != "" {
-		wait = max(wait, l.waitFor(l.failureBucket(pairKey("p\x00"+addr, clientID), now), l.limit, l.rate(), now))
+		if pw := l.waitFor(l.failureBucket(pairKey("p\x00"+addr, clientID), now), l.limit, l.rate(), now); pw > wait {
+			wait, scope = pw, ScopePair
+		}
 	}
 	if wait == 0 {
-		return 0, true
+		return 0, "", true
 	}
 	if clientID == "" || l.global == 0 {
-		return wait, false
+		return wait, scope, false
 	}
 	p := l.recentPair(pairKey(addr, clientID), now)
 	if p == nil {
-		return wait, false
+		return wait, scope, false
 	}
 	pw := max(l.waitFor(&p.bypass, l.limit, l.rate(), now), l.waitFor(&l.budget, l.global, l.global, now))
 	if pw == 0 {
 		p.bypass.tokens--
 		l.budget.tokens--
-		return 0, true
+		return 0, "", true
 	}
 	// The client may retry when either way through opens.
-	return min(wait, pw), false
+	return min(wait, pw), ScopeVerifyBudget, false
 }
+
+// Why admit refused a request: the label of the rate-limit metric.
+const (
+	ScopeAddress      = "address"              // the source address's failure bucket was empty
+	ScopePair         = "client_id_at_address" // that client id's bucket at that address was empty
+	ScopeVerifyBudget = "verify_budget"        // throttled, and the recent client's verification allowance was spent
+)
 
 // fail records a refused token request.
 func (l *failureLimiter) fail(clientID, ip string) {

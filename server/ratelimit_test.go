@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"runtime"
 	"strings"
@@ -190,7 +191,8 @@ func TestFloodFromASharedAddress(t *testing.T) {
 // get 429 with a Retry-After that is right, and the bucket refills on the
 // clock.
 func TestFailedTokenRequestsAreRateLimited(t *testing.T) {
-	e := newEnv(t, Config{FailedTokenLimit: 5, TrustProxyHeaders: true}, authority.Config{})
+	obs := &scopeCounter{}
+	e := newEnv(t, Config{FailedTokenLimit: 5, TrustProxyHeaders: true, Observer: obs}, authority.Config{})
 	appID, connID := e.setup()
 	_, clientID, sec := e.rotate(appID, connID)
 	const from = "192.0.2.10"
@@ -222,6 +224,34 @@ func TestFailedTokenRequestsAreRateLimited(t *testing.T) {
 	wantStatus(t, "first token from the throttled address", e.tokenFrom(t, from, e.good(t, clientID, sec)), http.StatusTooManyRequests)
 	e.clock.Advance(time.Minute)
 	wantStatus(t, "after the window", e.tokenFrom(t, from, e.good(t, clientID, sec)), http.StatusOK)
+	// Every 429 above was reported to the metrics, by the bucket that was
+	// empty: the address's (the unknown client id's pair bucket is no
+	// emptier, and the good client has none).
+	if got, want := obs.counts(), map[string]int{ScopeAddress: 4}; !maps.Equal(got, want) {
+		t.Errorf("rate-limit metrics: %v, want %v", got, want)
+	}
+}
+
+// scopeCounter is a server Observer that counts TokenRateLimited calls.
+type scopeCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *scopeCounter) RequestStarted()                        {}
+func (c *scopeCounter) RequestDone(string, int, time.Duration) {}
+func (c *scopeCounter) TokenRateLimited(scope string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[scope]++
+}
+func (c *scopeCounter) counts() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.n)
 }
 
 // TestClientNamedFromItsOwnAddress: an attacker at the victim's own address
@@ -310,7 +340,7 @@ func TestThrottledVerificationBudget(t *testing.T) {
 	l.fail("", addr) // the address is throttled now
 	admitted := func() (n int, wait time.Duration) {
 		for _, id := range ids {
-			if w, ok := l.admit(id, addr); ok {
+			if w, _, ok := l.admit(id, addr); ok {
 				n++
 			} else {
 				wait = max(wait, w)
@@ -329,21 +359,21 @@ func TestThrottledVerificationBudget(t *testing.T) {
 		t.Fatalf("a second later admitted %d, want 5", n)
 	}
 	// Unknown pairs, and pairs whose success expired, are not admitted.
-	if _, ok := l.admit("stranger@127.0.0.1/ccc", addr); ok {
+	if _, _, ok := l.admit("stranger@127.0.0.1/ccc", addr); ok {
 		t.Fatal("a client id never seen from the address was admitted")
 	}
 	clk.Advance(3 * time.Hour)
 	l.fail("", addr)
 	l.fail("", addr)
 	clk.Advance(time.Second)
-	if _, ok := l.admit(ids[0], addr); ok {
+	if _, _, ok := l.admit(ids[0], addr); ok {
 		t.Fatal("a pair whose success expired was admitted")
 	}
 	// Disabled, nothing throttled is admitted.
 	l = newFailureLimiter(limiterConfig{limit: 1, per: time.Minute, ttl: time.Hour}, clk)
 	l.succeed(ids[0], addr)
 	l.fail("", addr)
-	if _, ok := l.admit(ids[0], addr); ok {
+	if _, _, ok := l.admit(ids[0], addr); ok {
 		t.Fatal("with no budget a throttled request was admitted")
 	}
 }
@@ -392,11 +422,11 @@ func TestLimiterMemoryIsBounded(t *testing.T) {
 	if got := l.recent.len(); got != 16 {
 		t.Fatalf("small recent table: %d pairs, want 16", got)
 	}
-	if _, ok := l.admit("", "10.10.0.1"); ok {
+	if _, _, ok := l.admit("", "10.10.0.1"); ok {
 		t.Fatal("a new address was admitted while a flood from more addresses than the table holds fills it")
 	}
 	clk.Advance(time.Minute)
-	if _, ok := l.admit("", "10.10.0.1"); !ok {
+	if _, _, ok := l.admit("", "10.10.0.1"); !ok {
 		t.Fatal("a new address was refused after the flood's buckets refilled")
 	}
 	l.fail("", "10.10.0.1")
@@ -438,7 +468,7 @@ func BenchmarkLimiter(b *testing.B) {
 	b.Run("success", func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			a := addrs[i%len(addrs)]
-			if _, ok := l.admit(id, a); ok {
+			if _, _, ok := l.admit(id, a); ok {
 				l.succeed(id, a)
 			}
 		}
@@ -446,7 +476,7 @@ func BenchmarkLimiter(b *testing.B) {
 	b.Run("failure", func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			a := addrs[i%len(addrs)]
-			if _, ok := l.admit("lost@127.0.0.1:8443/ccc", a); ok {
+			if _, _, ok := l.admit("lost@127.0.0.1:8443/ccc", a); ok {
 				l.fail("lost@127.0.0.1:8443/ccc", a)
 			}
 		}

@@ -66,6 +66,9 @@ type Config struct {
 	// the caller and source-network settings (lifecycle.go); nil leaves
 	// those routes out and refuses the rotate options.
 	Lifecycle *lifecycle.Service
+	// Observer receives request metrics (metrics.go); nil: none. It is
+	// installed by Handler.
+	Observer Observer
 }
 
 func (c *Config) setDefaults() {
@@ -101,6 +104,9 @@ type Server struct {
 	limiter *failureLimiter
 	access  *accessLog // nil when off
 	bodies  *bodyBudget
+	// patterns lists every pattern handle registered, in order, so tests
+	// can hold the OpenAPI document to the routes actually served.
+	patterns []string
 }
 
 // New returns a Server over a.
@@ -134,6 +140,7 @@ func (s *Server) routes() {
 	s.handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) error { return writeJSON(w, apitype.Empty{}) }, false)
 	s.handle("GET /readyz", s.handleReady, false)
 	s.handle("GET "+apitype.PathIntrospect, s.handleIntrospect, true)
+	s.handle("GET "+PathOpenAPI, s.handleOpenAPI, false)
 	s.appRoutes()
 	s.connectorRoutes()
 	s.credentialRoutes()
@@ -146,6 +153,7 @@ func (s *Server) handle(pattern string, h handlerFunc, authn bool) {
 	if authn {
 		h = s.authenticated(h)
 	}
+	s.patterns = append(s.patterns, pattern)
 	s.mux.Handle(pattern, s.adapt(h))
 }
 

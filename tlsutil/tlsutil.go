@@ -22,6 +22,9 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/conncred/conncred/internal/fsutil"
+	"github.com/conncred/conncred/internal/hostport"
 )
 
 // Files of the development TLS material inside the data directory.
@@ -43,10 +46,7 @@ func DevCert(dataDir, host string, now time.Time) (tls.Certificate, string, erro
 	if err != nil {
 		return tls.Certificate{}, "", err
 	}
-	name := host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		name = h
-	}
+	name := hostport.Host(host)
 	cp, kp := filepath.Join(dataDir, certFile), filepath.Join(dataDir, certKeyFile)
 	if cert, err := tls.LoadX509KeyPair(cp, kp); err == nil && cert.Leaf != nil &&
 		cert.Leaf.VerifyHostname(name) == nil && cert.Leaf.NotAfter.After(now.Add(30*24*time.Hour)) &&
@@ -141,27 +141,7 @@ func writePEM(path, typ string, der []byte, mode os.FileMode) error {
 	if err := pem.Encode(&buf, &pem.Block{Type: typ, Bytes: der}); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return fsutil.WriteFileAtomic(path, buf.Bytes(), mode)
 }
 
 func serial() *big.Int {

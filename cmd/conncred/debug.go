@@ -6,6 +6,8 @@ import (
 	"net/http/pprof"
 	"runtime/debug"
 	"time"
+
+	"github.com/conncred/conncred/internal/hostport"
 )
 
 // debugServer serves Go's profiler on its own listener, never on the API's:
@@ -22,15 +24,12 @@ func debugServer() *http.Server {
 	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 }
 
-// isLoopback reports whether hostport names a loopback IP address.
-// Host names are refused: "localhost" can resolve elsewhere.
-func isLoopback(hostport string) bool {
-	host, _, err := net.SplitHostPort(hostport)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+// isLoopback reports whether addr is a listen address (with its port) on a
+// loopback IP address. Host names are refused: "localhost" can resolve
+// elsewhere.
+func isLoopback(addr string) bool {
+	_, _, err := net.SplitHostPort(addr) // without a port it is no listen address
+	return err == nil && hostport.IsLoopback(addr)
 }
 
 // serverGCPercent is the GOGC the server runs with unless GOGC is set. Its

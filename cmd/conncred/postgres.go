@@ -8,8 +8,7 @@ import (
 	"github.com/conncred/conncred/store/postgres"
 )
 
-func openPostgres(ctx context.Context, url string, migrate bool) (conncred.Store, error) {
-	var opts []postgres.Option
+func openPostgres(ctx context.Context, url string, migrate bool, opts ...postgres.Option) (conncred.Store, error) {
 	if !migrate {
 		opts = append(opts, postgres.WithoutMigrations())
 	}

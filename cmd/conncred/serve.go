@@ -18,6 +18,7 @@ import (
 
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/authority"
+	"github.com/conncred/conncred/internal/fsutil"
 	"github.com/conncred/conncred/lifecycle"
 	"github.com/conncred/conncred/server"
 	"github.com/conncred/conncred/tlsutil"
@@ -54,6 +55,8 @@ type serveConfig struct {
 	TrustProxyHeaders     bool
 	DebugListen           string
 	AccessLog             bool
+	MetricsListen         string
+	MetricsAllowRemote    bool
 }
 
 func (c *serveConfig) flags(fs *pflag.FlagSet) {
@@ -85,6 +88,8 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.TrustProxyHeaders, "trust-proxy-headers", false, "take the client address from X-Forwarded-For (only behind a proxy that sets it)")
 	fs.StringVar(&c.DebugListen, "debug-listen", "", "serve Go's profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (empty: off)")
 	fs.BoolVar(&c.AccessLog, "access-log", true, "log each request (method, route, status, duration, bytes, client id, remote address, request id) at info; successful token exchanges as one line a minute with a count")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", "", "serve Prometheus metrics (/metrics) on this address, e.g. 127.0.0.1:9464 (empty: off; loopback only unless --metrics-allow-remote)")
+	fs.BoolVar(&c.MetricsAllowRemote, "metrics-allow-remote", false, "let --metrics-listen use a non-loopback address (the metrics endpoint has no authentication)")
 }
 
 // Validate reports what is wrong with the configuration.
@@ -106,6 +111,9 @@ func (c *serveConfig) Validate() error {
 	}
 	if c.DebugListen != "" && !isLoopback(c.DebugListen) {
 		return fmt.Errorf("--debug-listen %q: the profiler has no authentication, so it listens only on a loopback address (127.0.0.1 or [::1])", c.DebugListen)
+	}
+	if c.MetricsListen != "" && !c.MetricsAllowRemote && !isLoopback(c.MetricsListen) {
+		return fmt.Errorf("--metrics-listen %q: the metrics endpoint has no authentication, so it listens only on a loopback address (127.0.0.1 or [::1]) unless --metrics-allow-remote is given", c.MetricsListen)
 	}
 	if c.MaxConns < 1 || c.MaxBodyBytes < 1024 || c.MaxHeaderBytes < 4096 {
 		return errors.New("--max-conns must be at least 1, --max-body-bytes at least 1024, --max-header-bytes at least 4096")
@@ -137,7 +145,9 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		}
 		defer unlock()
 	}
-	store, err := openStore(ctx, cfg.DB, cfg.DataDir)
+	met, pgOpts, unhook := serveMetrics(cfg)
+	defer unhook()
+	store, err := openStore(ctx, cfg.DB, cfg.DataDir, pgOpts...)
 	if err != nil {
 		return err
 	}
@@ -162,6 +172,9 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		out.warn(w, "public_host", publicHost)
 	}
 	cfg.PublicHost = publicHost
+	if met != nil {
+		store = met.Store(store)
+	}
 
 	acfg := authority.Config{
 		PublicHost:            cfg.PublicHost,
@@ -179,6 +192,9 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		}
 		defer closeSink()
 		acfg.AuditSink = sink
+	}
+	if met != nil {
+		acfg.Observer = met.Authority()
 	}
 	auth, err := authority.New(ctx, acfg, store, nil, log)
 	if err != nil {
@@ -205,7 +221,11 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		out.warn(w, "public_host", cfg.PublicHost, "file", adminFile)
 	}
 
-	srv := httpServer(cfg, server.New(server.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog, Lifecycle: life}, auth, log), log)
+	scfg := server.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog, Lifecycle: life}
+	if met != nil {
+		scfg.Observer = met
+	}
+	srv := httpServer(cfg, server.New(scfg, auth, log).Handler(), log)
 	scheme, caFile := "https", ""
 	switch {
 	case cfg.Dev:
@@ -234,6 +254,16 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		defer dsrv.Close()
 		go func() { errc <- dsrv.Serve(dln) }()
 		out.info(fmt.Sprintf("profiler on http://%s/debug/pprof/", dln.Addr()), "profiler", "url", "http://"+dln.Addr().String()+"/debug/pprof/")
+	}
+	if met != nil {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("listening on --metrics-listen %s: %w", cfg.MetricsListen, err)
+		}
+		msrv := metricsServer(met)
+		defer msrv.Close()
+		go func() { errc <- msrv.Serve(mln) }()
+		out.info(fmt.Sprintf("metrics on http://%s/metrics", mln.Addr()), "metrics", "url", "http://"+mln.Addr().String()+"/metrics")
 	}
 	go func() {
 		if scheme == "https" {
@@ -327,36 +357,10 @@ func bootstrapAdmin(ctx context.Context, auth *authority.Authority, adminFile st
 	if err != nil {
 		return "", false, err
 	}
-	if err := writeFileAtomic(adminFile, append(b, '\n'), 0o600); err != nil {
+	if err := fsutil.WriteFileAtomic(adminFile, append(b, '\n'), 0o600); err != nil {
 		return "", false, fmt.Errorf("writing the bootstrap admin credential to %s: %w", adminFile, err)
 	}
 	return cred.ClientID, true, nil
-}
-
-// writeFileAtomic writes data to path through a temporary file and a
-// rename, so readers never see half a file.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // auditSink streams audit events as JSON lines. Writes are serialized; an

@@ -7,22 +7,24 @@ import (
 	"strings"
 
 	"github.com/conncred/conncred"
+	"github.com/conncred/conncred/store/postgres"
 	"github.com/conncred/conncred/store/sqlite"
 )
 
 // openStore opens the database named by db ("" for the data dir's SQLite
 // file), applying pending migrations unless migrate is false.
-func openStore(ctx context.Context, db, dataDir string) (conncred.Store, error) {
-	return openStoreMode(ctx, db, dataDir, true)
+func openStore(ctx context.Context, db, dataDir string, pgOpts ...postgres.Option) (conncred.Store, error) {
+	return openStoreMode(ctx, db, dataDir, true, pgOpts...)
 }
 
-func openStoreMode(ctx context.Context, db, dataDir string, migrate bool) (conncred.Store, error) {
+// pgOpts apply only when db is PostgreSQL.
+func openStoreMode(ctx context.Context, db, dataDir string, migrate bool, pgOpts ...postgres.Option) (conncred.Store, error) {
 	if path := sqlitePath(db, dataDir); path != "" {
 		return openSQLite(ctx, path, migrate)
 	}
 	switch {
 	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
-		return openPostgres(ctx, db, migrate)
+		return openPostgres(ctx, db, migrate, pgOpts...)
 	default:
 		return nil, fmt.Errorf("--db %q: want sqlite:<path> or postgres://<user>@<host>/<database>", redactURL(db))
 	}

@@ -34,8 +34,11 @@ func TestLifecycleSurvivesRestartAndLeaksNoSecret(t *testing.T) {
 	}
 	var app struct{ App struct{ ID string } }
 	mustJSON(t, cli("app", "create", "--name", "Okta"), &app)
-	var conn struct{ ID string }
-	mustJSON(t, cli("connector", "create", "--app", app.App.ID), &conn)
+	var created struct {
+		ConnectorView struct{ Connector struct{ ID string } }
+	}
+	mustJSON(t, cli("connector", "create", "--app", app.App.ID), &created)
+	conn := created.ConnectorView.Connector
 
 	secrets := []string{AdminCredential(t, dir).ClientSecret}
 	var creds []Credential

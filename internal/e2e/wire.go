@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/conncred/conncred/internal/hostport"
 	"github.com/conncred/conncred/secret"
 )
 
@@ -52,10 +52,7 @@ func Assertion(t testing.TB, c Credential, now time.Time) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	aud := id.Host
-	if h, _, err := net.SplitHostPort(aud); err == nil {
-		aud = h
-	}
+	aud := hostport.Audience(id.Host)
 	nonce := make([]byte, 16)
 	_, _ = rand.Read(nonce)
 	hdr, _ := json.Marshal(map[string]string{"alg": "EdDSA", "nonce": hex.EncodeToString(nonce)})

@@ -13,7 +13,28 @@
 // commit share the next. A caller is answered only after its item's commit.
 package groupcommit
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// batchObserver, when set, is told the size of every commit of every
+// Queue. It is one hook for the process, not a field of Queue, because the
+// queues live inside the stores, and a process serves one set of metrics:
+// this way the stores need no option for it and stay free of any metrics
+// library.
+var batchObserver atomic.Pointer[func(items int)]
+
+// SetBatchObserver makes fn receive the number of items of every commit
+// from now on, from the committing goroutine (so it must be quick); nil
+// removes it.
+func SetBatchObserver(fn func(items int)) {
+	if fn == nil {
+		batchObserver.Store(nil)
+		return
+	}
+	batchObserver.Store(&fn)
+}
 
 // Queue batches the items of concurrent Do calls into calls of Commit. The
 // zero value is not usable: set Commit.
@@ -105,6 +126,9 @@ func (q *Queue[T]) commit(batch []*waiter[T]) (panicked any) {
 	items := make([]T, len(batch))
 	for i, w := range batch {
 		items[i] = w.item
+	}
+	if fn := batchObserver.Load(); fn != nil {
+		(*fn)(len(items))
 	}
 	errs = q.Commit(items)
 	return nil

@@ -111,3 +111,42 @@ func TestMiscountAndPanic(t *testing.T) {
 		t.Errorf("after a panic: %v", err)
 	}
 }
+
+// TestBatchObserver: the observer is told the size of every commit, the
+// same sizes Commit sees, and nothing once removed.
+func TestBatchObserver(t *testing.T) {
+	var mu sync.Mutex
+	var seen, committed []int
+	SetBatchObserver(func(n int) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, n)
+	})
+	t.Cleanup(func() { SetBatchObserver(nil) })
+	q := &Queue[int]{Max: 4, Commit: func(items []int) []error {
+		mu.Lock()
+		defer mu.Unlock()
+		committed = append(committed, len(items))
+		return make([]error, len(items))
+	}}
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Go(func() { _ = q.Do(i) })
+	}
+	wg.Wait()
+	total := 0
+	for _, n := range seen {
+		total += n
+	}
+	if got, want := fmt.Sprint(seen), fmt.Sprint(committed); got != want {
+		t.Errorf("observed sizes %s, committed %s", got, want)
+	}
+	if total != 50 {
+		t.Errorf("observed %d items, want 50", total)
+	}
+	SetBatchObserver(nil)
+	_ = q.Do(1)
+	if got, want := len(seen), len(committed)-1; got != want {
+		t.Errorf("after removal: %d observations, want %d", got, want)
+	}
+}

@@ -7,12 +7,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"strconv"
 	"time"
 
+	"github.com/conncred/conncred/internal/hostport"
 	"github.com/conncred/conncred/secret"
 )
 
@@ -64,10 +64,7 @@ func NewSigner(c Credential) (*Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	aud := id.Host
-	if h, _, err := net.SplitHostPort(aud); err == nil {
-		aud = h
-	}
+	aud := hostport.Audience(id.Host)
 	qid, _ := json.Marshal(c.ClientID)
 	qaud, _ := json.Marshal(aud)
 	head := fmt.Sprintf(`{"aud":[%s],"iss":%s,"sub":%s,"iat":`, qaud, qid, qid)

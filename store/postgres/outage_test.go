@@ -232,6 +232,13 @@ func TestWatcherSurvivesConnectionLoss(t *testing.T) {
 	// database, as another node's would.
 	b := open(t, u)
 	b.watchIdle = 200 * time.Millisecond
+	var evMu sync.Mutex
+	var events []bool // what WithWatchObserver's callback was told
+	b.onWatch = func(listening bool) {
+		evMu.Lock()
+		defer evMu.Unlock()
+		events = append(events, listening)
+	}
 	a := open(t, withProxyRemoved(t, u, p))
 	got := watch(t, b)
 
@@ -270,6 +277,25 @@ func TestWatcherSurvivesConnectionLoss(t *testing.T) {
 		waitFor(t, got, "") // caches must go
 		p.set(proxyUp)
 		revokeUntilHeard("after a " + loss.name + " connection loss")
+	}
+
+	// The observer saw listening start, and for each loss the connection
+	// go (once, or more if attempts failed while it was down) and come back.
+	evMu.Lock()
+	defer evMu.Unlock()
+	ups, downs := 0, 0
+	for i, ev := range events {
+		if ev {
+			ups++
+			if i > 0 && events[i-1] {
+				t.Errorf("observer events %v: listening twice without a loss between", events)
+			}
+		} else {
+			downs++
+		}
+	}
+	if len(events) == 0 || !events[0] || ups < 3 || downs < 2 {
+		t.Errorf("observer events %v: want listening first, then 2 losses each followed by listening again", events)
 	}
 }
 

@@ -18,12 +18,15 @@ package postgres
 import (
 	"context"
 	"embed"
+	"errors"
 	"strings"
 	"time"
 
 	"github.com/conncred/conncred"
+	"github.com/conncred/conncred/clock"
 	"github.com/conncred/conncred/internal/groupcommit"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -60,8 +63,10 @@ type Store struct {
 	cfg       *pgxpool.Config
 	opTimeout time.Duration // these two are the constants, shorter in tests
 	watchIdle time.Duration
+	onWatch   func(listening bool) // WithWatchObserver (watch.go); nil: none
+	clock     clock.Clock          // times the watcher's backoff; a Fake in tests
 
-	replay groupcommit.Queue[replayRecord] // the replay records' commits (misc.go)
+	replay groupcommit.Queue[replayRecord] // the replay records' commits (replay.go)
 }
 
 var (
@@ -73,7 +78,10 @@ var (
 // Option configures Open.
 type Option func(*options)
 
-type options struct{ migrate bool }
+type options struct {
+	migrate bool
+	onWatch func(listening bool)
+}
 
 // WithoutMigrations opens the store without applying migrations, for
 // commands that only inspect the schema (conncred migrate status).
@@ -106,7 +114,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, dbErr(err)
 	}
-	s := &Store{pool: pool, cfg: cfg, opTimeout: opTimeout, watchIdle: watchIdle}
+	s := &Store{pool: pool, cfg: cfg, opTimeout: opTimeout, watchIdle: watchIdle, onWatch: o.onWatch, clock: clock.Real{}}
 	s.replay.Commit = s.commitReplay
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
@@ -187,4 +195,52 @@ func nullString(s string) any {
 		return nil
 	}
 	return s
+}
+
+// exists returns ENotFound unless query finds a row.
+func exists(ctx context.Context, tx pgx.Tx, query string, args ...any) error {
+	var one int
+	err := tx.QueryRow(ctx, query, args...).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return conncred.Errorf(conncred.ENotFound, "not found")
+	}
+	return err
+}
+
+// exec runs one statement.
+func (s *Store) exec(ctx context.Context, query string, args ...any) error {
+	_, err := s.execTag(ctx, query, args...)
+	return err
+}
+
+// execOne runs one statement that must change a row, else ENotFound.
+func (s *Store) execOne(ctx context.Context, query string, args ...any) error {
+	tag, err := s.execTag(ctx, query, args...)
+	if err == nil && tag.RowsAffected() == 0 {
+		return conncred.Errorf(conncred.ENotFound, "not found")
+	}
+	return err
+}
+
+func (s *Store) execTag(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
+	var tag pgconn.CommandTag
+	err := s.do(ctx, func(ctx context.Context, c *pgxpool.Conn) (err error) {
+		tag, err = c.Exec(ctx, query, args...)
+		return err
+	})
+	return tag, err
+}
+
+// list runs a query and scans every row.
+func list[T any](ctx context.Context, s *Store, scan func(pgx.Row) (T, error), query string, args ...any) ([]T, error) {
+	var out []T
+	err := s.do(ctx, func(ctx context.Context, c *pgxpool.Conn) error {
+		rows, err := c.Query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
+		return err
+	})
+	return out, err
 }

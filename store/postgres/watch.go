@@ -35,6 +35,16 @@ const (
 	watchMaxBackoff = 5 * time.Second
 )
 
+// WithWatchObserver makes WatchRevocations call fn(true) each time it is
+// listening (the first time and after every reconnect) and fn(false) each
+// time its connection is lost or an attempt to listen fails, so an
+// operator can count reconnects and see whether the node is listening
+// (cmd/conncred turns these into metrics; the store stays free of any
+// metrics library). fn runs on the watcher's goroutine and must be quick.
+func WithWatchObserver(fn func(listening bool)) Option {
+	return func(o *options) { o.onWatch = fn }
+}
+
 // notifyRevoked announces, inside tx, that the credentials ids were revoked;
 // the notifications are delivered only if tx commits.
 func notifyRevoked(ctx context.Context, tx pgx.Tx, ids []string) error {
@@ -60,20 +70,34 @@ func (s *Store) WatchRevocations(ctx context.Context, fn func(credentialID strin
 	backoff := watchMinBackoff
 	for {
 		listened := false
-		_ = s.listen(ctx, fn, func() { listened = true }) // the reason does not change what we do: retry
+		_ = s.listen(ctx, fn, func() {
+			listened = true
+			s.watchObserve(true)
+		}) // the reason does not change what we do: retry
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		fn("")
+		s.watchObserve(false)
 		if listened {
 			backoff = watchMinBackoff
 		}
+		// The timer starts before fn is told, so a test on a fake clock
+		// that hears fn("") can advance the clock by the backoff at once.
+		retry := s.clock.NewTimer(backoff)
+		fn("")
 		select {
 		case <-ctx.Done():
+			retry.Stop()
 			return ctx.Err()
-		case <-time.After(backoff):
+		case <-retry.Chan():
 		}
 		backoff = min(2*backoff, watchMaxBackoff)
+	}
+}
+
+func (s *Store) watchObserve(listening bool) {
+	if s.onWatch != nil {
+		s.onWatch(listening)
 	}
 }
 

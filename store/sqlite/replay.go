@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"time"
 
 	"github.com/conncred/conncred"
 )
@@ -82,4 +83,34 @@ func usedErr(res sql.Result, err error) error {
 	return affectedOr(res, err, func() error {
 		return conncred.Errorf(conncred.EConflict, "this assertion has already been used")
 	})
+}
+
+// useAssertionSQL inserts one replay record. DO NOTHING rather than a
+// constraint error: in a batch (see replay.go) a duplicate must not abort
+// the others, and no rows affected says "used" without an error to parse.
+const useAssertionSQL = `INSERT INTO used_assertions (key, expires_us) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`
+
+// UseAssertion records key until expiresAt. The insert is the replay check:
+// the primary key refuses a second one (EConflict), so two exchanges of one
+// assertion can never both pass, however they interleave. It returns only
+// once the record is committed, batched with concurrent callers' records
+// (commitReplay).
+func (s *Store) UseAssertion(ctx context.Context, key string, expiresAt time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return dbErr(err)
+	}
+	return dbErr(s.replay.Do(replayRecord{key: key, expiresUS: us(expiresAt)}))
+}
+
+// SweepAssertions deletes at most n records that expired before t, oldest
+// first, through the expiry index, and returns how many it deleted. The bound
+// keeps each sweep a short hold of the write lock.
+func (s *Store) SweepAssertions(ctx context.Context, before time.Time, n int) (int, error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM used_assertions WHERE key IN
+		(SELECT key FROM used_assertions WHERE expires_us < ? ORDER BY expires_us LIMIT ?)`, us(before), pageLimit(n))
+	if err != nil {
+		return 0, dbErr(err)
+	}
+	deleted, err := res.RowsAffected()
+	return int(deleted), dbErr(err)
 }

@@ -160,7 +160,7 @@ func testSigningKeyCreateList(t *testing.T, s conncred.Store) {
 		var d diff
 		d.str("ID", keys[i].ID, want[i].ID)
 		if !bytes.Equal(keys[i].Seed, want[i].Seed) {
-			d = append(d, fmt.Sprintf("Seed: got %x, want %x", keys[i].Seed, want[i].Seed))
+			d = append(d, fmt.Sprintf("Seed: got %x, want %x", []byte(keys[i].Seed), []byte(want[i].Seed))) // test seeds, not secrets
 		}
 		d.time("CreatedAt", keys[i].CreatedAt, want[i].CreatedAt)
 		d.check(t, fmt.Sprintf("signing key %d (oldest first)", i))

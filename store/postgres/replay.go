@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/conncred/conncred"
@@ -99,67 +97,4 @@ func (s *Store) SweepAssertions(ctx context.Context, before time.Time, limit int
 	tag, err := s.execTag(ctx, `DELETE FROM used_assertions WHERE key = ANY (ARRAY(
 		SELECT key FROM used_assertions WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))`, before, limitArg(limit))
 	return int(tag.RowsAffected()), err
-}
-
-// CreateSigningKey stores a signing key.
-func (s *Store) CreateSigningKey(ctx context.Context, k conncred.SigningKey) error {
-	return s.exec(ctx, `INSERT INTO signing_keys (id, seed, created_at) VALUES ($1, $2, $3)`, k.ID, k.Seed, k.CreatedAt)
-}
-
-// ListSigningKeys returns every signing key, oldest first.
-func (s *Store) ListSigningKeys(ctx context.Context) ([]conncred.SigningKey, error) {
-	return list(ctx, s, func(r pgx.Row) (conncred.SigningKey, error) {
-		var k conncred.SigningKey
-		err := r.Scan(&k.ID, &k.Seed, &k.CreatedAt)
-		k.CreatedAt = k.CreatedAt.UTC()
-		return k, err
-	}, `SELECT id, seed, created_at FROM signing_keys ORDER BY created_at, id`)
-}
-
-// AppendAudit stores events in one transaction (one round trip, batched).
-func (s *Store) AppendAudit(ctx context.Context, events []conncred.AuditEvent) error {
-	if len(events) == 0 {
-		return nil
-	}
-	return s.tx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		for _, e := range events {
-			b.Queue(`INSERT INTO audit_events (id, time, kind, actor, source, outcome, reason, app_id, connector_id, credential_id, count)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-				e.ID, e.Time, e.Kind, e.Actor, e.Source, e.Outcome, e.Reason, e.AppID, e.ConnectorID, e.CredentialID, e.Count)
-		}
-		return tx.SendBatch(ctx, b).Close()
-	})
-}
-
-// ListAudit returns events matching f in id order.
-func (s *Store) ListAudit(ctx context.Context, f conncred.AuditFilter) ([]conncred.AuditEvent, error) {
-	args := []any{f.After, limitArg(f.Limit)}
-	conds := []string{"id > $1"}
-	add := func(cond string, v any) {
-		args = append(args, v)
-		conds = append(conds, fmt.Sprintf(cond, len(args)))
-	}
-	if f.Kind != "" {
-		add("kind = $%d", f.Kind)
-	}
-	if f.ConnectorID != "" {
-		add("connector_id = $%d", f.ConnectorID)
-	}
-	if f.CredentialID != "" {
-		add("credential_id = $%d", f.CredentialID)
-	}
-	if !f.Since.IsZero() {
-		add("time >= $%d", f.Since)
-	}
-	if !f.Until.IsZero() {
-		add("time < $%d", f.Until)
-	}
-	return list(ctx, s, func(r pgx.Row) (conncred.AuditEvent, error) {
-		var e conncred.AuditEvent
-		err := r.Scan(&e.ID, &e.Time, &e.Kind, &e.Actor, &e.Source, &e.Outcome, &e.Reason, &e.AppID, &e.ConnectorID, &e.CredentialID, &e.Count)
-		e.Time = e.Time.UTC()
-		return e, err
-	}, `SELECT id, time, kind, actor, source, outcome, reason, app_id, connector_id, credential_id, count
-		FROM audit_events WHERE `+strings.Join(conds, " AND ")+` ORDER BY id LIMIT $2`, args...)
 }

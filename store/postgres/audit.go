@@ -1,0 +1,58 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/conncred/conncred"
+	"github.com/jackc/pgx/v5"
+)
+
+// AppendAudit stores events in one transaction (one round trip, batched).
+func (s *Store) AppendAudit(ctx context.Context, events []conncred.AuditEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	return s.tx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		for _, e := range events {
+			b.Queue(`INSERT INTO audit_events (id, time, kind, actor, source, outcome, reason, app_id, connector_id, credential_id, count)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+				e.ID, e.Time, e.Kind, e.Actor, e.Source, e.Outcome, e.Reason, e.AppID, e.ConnectorID, e.CredentialID, e.Count)
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+}
+
+// ListAudit returns events matching f in id order.
+func (s *Store) ListAudit(ctx context.Context, f conncred.AuditFilter) ([]conncred.AuditEvent, error) {
+	args := []any{f.After, limitArg(f.Limit)}
+	conds := []string{"id > $1"}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		conds = append(conds, fmt.Sprintf(cond, len(args)))
+	}
+	if f.Kind != "" {
+		add("kind = $%d", f.Kind)
+	}
+	if f.ConnectorID != "" {
+		add("connector_id = $%d", f.ConnectorID)
+	}
+	if f.CredentialID != "" {
+		add("credential_id = $%d", f.CredentialID)
+	}
+	if !f.Since.IsZero() {
+		add("time >= $%d", f.Since)
+	}
+	if !f.Until.IsZero() {
+		add("time < $%d", f.Until)
+	}
+	return list(ctx, s, func(r pgx.Row) (conncred.AuditEvent, error) {
+		var e conncred.AuditEvent
+		err := r.Scan(&e.ID, &e.Time, &e.Kind, &e.Actor, &e.Source, &e.Outcome, &e.Reason, &e.AppID, &e.ConnectorID, &e.CredentialID, &e.Count)
+		e.Time = e.Time.UTC()
+		return e, err
+	}, `SELECT id, time, kind, actor, source, outcome, reason, app_id, connector_id, credential_id, count
+		FROM audit_events WHERE `+strings.Join(conds, " AND ")+` ORDER BY id LIMIT $2`, args...)
+}
