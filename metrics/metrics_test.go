@@ -435,3 +435,23 @@ func TestScopesMatchServer(t *testing.T) {
 		}
 	}
 }
+
+// TestConnStats: the listener's counts are read at every scrape.
+func TestConnStats(t *testing.T) {
+	m := New(BuildInfo{})
+	cs := ConnStats{Open: 3, Accepted: 10, RefusedPerIP: 2, Evicted: 4, TimedOut: 1}
+	m.WatchConns(func() ConnStats { return cs })
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	n := &node{t: t, metrics: srv}
+	cs.Accepted = 11 // changed after registration: read at scrape time
+	fams, _ := n.scrape()
+	for name, want := range map[string]float64{
+		"conncred_connections_open": 3, "conncred_connections_accepted_total": 11, "conncred_connections_refused_per_ip_total": 2,
+		"conncred_connections_evicted_total": 4, "conncred_connections_timed_out_total": 1,
+	} {
+		if got := value(fams, name, nil); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+}

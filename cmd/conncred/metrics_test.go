@@ -132,6 +132,7 @@ func TestServeMetrics(t *testing.T) {
 		`conncred_build_info{`,
 		`conncred_token_exchanges_total{outcome="refused",reason="bad_signature"} 0`,
 		`conncred_store_call_duration_seconds_count{method="ListSigningKeys"}`,
+		`conncred_connections_accepted_total 1`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(string(body), want) {

@@ -18,12 +18,13 @@ import (
 
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/authority"
+	"github.com/conncred/conncred/internal/connlimit"
 	"github.com/conncred/conncred/internal/fsutil"
 	"github.com/conncred/conncred/lifecycle"
+	"github.com/conncred/conncred/metrics"
 	"github.com/conncred/conncred/server"
 	"github.com/conncred/conncred/tlsutil"
 	"github.com/spf13/pflag"
-	"golang.org/x/net/netutil"
 )
 
 // serveConfig is everything `conncred serve` is configured with.
@@ -44,6 +45,8 @@ type serveConfig struct {
 	MaxBodyBytesInFlight  int64
 	MaxHeaderBytes        int
 	MaxConns              int
+	MaxConnsPerIP         int
+	FirstRequestTimeout   time.Duration
 	FailedTokenLimit      int
 	ThrottledVerifyRate   int
 	RecentSuccessTTL      time.Duration
@@ -76,7 +79,9 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted (larger: 400 naming the limit)")
 	fs.Int64Var(&c.MaxBodyBytesInFlight, "max-body-bytes-in-flight", 64<<20, "request-body bytes read at once across the server; more wait up to 1s, then 503 with Retry-After (-1: no bound)")
 	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", 64<<10, "largest request header block accepted")
-	fs.IntVar(&c.MaxConns, "max-conns", 1024, "most concurrent connections; more wait to be accepted")
+	fs.IntVar(&c.MaxConns, "max-conns", 1024, "most concurrent connections; past 90% the longest-idle ones are closed to make room, and only when every one has a request in flight do more wait")
+	fs.IntVar(&c.MaxConnsPerIP, "max-conns-per-ip", 0, "most concurrent connections from one IP address (IPv6: one /64); more are closed at once (0: max-conns/8 but at least 8, or no limit with --trust-proxy-headers; -1: no limit)")
+	fs.DurationVar(&c.FirstRequestTimeout, "first-request-timeout", 10*time.Second, "close a new connection that has begun no request this long after it was accepted, TLS handshake and HTTP/2 preface included (0: off)")
 	fs.IntVar(&c.FailedTokenLimit, "failed-token-limit", 30, "failed token requests allowed per minute per source address, and per client id from one address, before 429 (-1: no limit)")
 	fs.IntVar(&c.ThrottledVerifyRate, "throttled-verify-rate", 100, "server-wide verifications per second spent on throttled addresses for client ids that recently got a token from them (-1: none)")
 	fs.DurationVar(&c.RecentSuccessTTL, "recent-success-ttl", 3*time.Hour, "how long a successful exchange lets its client id through a throttle on its address")
@@ -226,6 +231,13 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		scfg.Observer = met
 	}
 	srv := httpServer(cfg, server.New(scfg, auth, log).Handler(), log)
+	ln.Instrument(srv) // tells the listener which connections are idle
+	if met != nil {
+		met.WatchConns(func() metrics.ConnStats {
+			st := ln.Stats()
+			return metrics.ConnStats{Open: st.Open, Accepted: st.Accepted, RefusedPerIP: st.RefusedPerIP, Evicted: st.Evicted, TimedOut: st.TimedOut}
+		})
+	}
 	scheme, caFile := "https", ""
 	switch {
 	case cfg.Dev:
@@ -301,18 +313,49 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	return nil
 }
 
-// listen opens the API's listener with --max-conns applied: past the limit,
-// new connections wait in the kernel's accept queue until one closes,
-// rather than each costing a goroutine and buffers.
-func listen(cfg serveConfig) (net.Listener, error) {
+// listen opens the API's listener with the connection limits applied:
+// --max-conns in all, --max-conns-per-ip from one address (more are closed
+// at once), --first-request-timeout for a connection to begin a request,
+// and past 90% of --max-conns each new connection closes the longest-idle
+// one, so idle connections cannot keep new clients out. Only when every
+// connection has a request in flight do new ones wait in the kernel's
+// accept queue. The server must be passed to Instrument.
+func listen(cfg serveConfig) (*connlimit.Listener, error) {
+	perIP := cfg.MaxConnsPerIP
+	switch {
+	case perIP < -1:
+		return nil, fmt.Errorf("--max-conns-per-ip %d: give a positive number, 0 for the default or -1 for no limit", perIP)
+	case perIP == 0 && cfg.TrustProxyHeaders:
+		// Behind a proxy every connection comes from the proxy.
+		perIP = -1
+	case perIP == 0:
+		// An eighth of the slots, but never so few that a small
+		// --max-conns starves one ordinary client's connection pool.
+		perIP = max(cfg.MaxConns/8, min(cfg.MaxConns, 8))
+	}
+	if cfg.FirstRequestTimeout < 0 {
+		return nil, fmt.Errorf("--first-request-timeout %v: give a positive duration, or 0 for none", cfg.FirstRequestTimeout)
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
-	return netutil.LimitListener(ln, cfg.MaxConns), nil
+	return connlimit.New(ln, connlimit.Config{
+		MaxConns:            cfg.MaxConns,
+		MaxPerIP:            max(perIP, 0),
+		FirstRequestTimeout: cfg.FirstRequestTimeout,
+	}), nil
 }
 
 // httpServer applies the configured limits to the HTTP server.
+//
+// The TLS handshake is bounded by the smallest of the read-header, read and
+// write timeouts, and an HTTP/1.1 connection's first request headers by
+// ReadHeaderTimeout (net/http sets that deadline as the connection starts,
+// checked by TestSilentConnectionsClosed); HTTP/2's 10 s preface timeout
+// is fixed inside net/http (http.HTTP2Config has no field for it), and
+// after the preface a silent connection would last until IdleTimeout, so
+// --first-request-timeout (connlimit) is the explicit bound for both.
 func httpServer(cfg serveConfig, h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
