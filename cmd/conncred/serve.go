@@ -177,6 +177,12 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		out.warn(w, "public_host", publicHost)
 	}
 	cfg.PublicHost = publicHost
+	// The lifecycle wing's store is the database itself: the metrics
+	// wrapper times the core Store only.
+	lstore, err := lifecycle.AsStore(store)
+	if err != nil {
+		return err
+	}
 	if met != nil {
 		store = met.Store(store)
 	}
@@ -206,10 +212,6 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		return err
 	}
 	defer auth.Close()
-	lstore, err := lifecycle.AsStore(store)
-	if err != nil {
-		return err
-	}
 	life := lifecycle.New(lifecycle.Config{}, auth, lstore, nil)
 	// Source networks are checked at the token exchange and on every call.
 	auth.SetSourceGuard(life)

@@ -224,7 +224,7 @@ func testSessionSettings(t *testing.T, s conncred.Store) {
 	}
 	got, err = ls.SessionSettings(ctx)
 	must(t, err)
-	if got.ConnectorSource.Enabled != true || !slices.Equal(got.ConnectorSource.CIDRs, want.ConnectorSource.CIDRs) ||
+	if !got.ConnectorSource.Enabled || !slices.Equal(got.ConnectorSource.CIDRs, want.ConnectorSource.CIDRs) ||
 		got.PCCAdminSource.Enabled || !slices.Equal(got.PCCAdminSource.CIDRs, want.PCCAdminSource.CIDRs) || !got.UpdatedAt.Equal(want.UpdatedAt) {
 		t.Fatalf("settings: got %+v, want %+v", got, want)
 	}
