@@ -287,6 +287,8 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		}
 	}()
 	url := scheme + "://" + addr
+	bi := versionInfo()
+	out.info(bi.line(), "version", "version", bi.Version, "revision", bi.Revision, "build_date", bi.BuildDate, "go_version", bi.GoVersion)
 	out.info(fmt.Sprintf("serving %s (public host %s, database %s)", url, cfg.PublicHost, describeDB(cfg.DB, cfg.DataDir)),
 		"serving", "url", url, "public_host", cfg.PublicHost, "database", describeDB(cfg.DB, cfg.DataDir),
 		"admin_credential_file", absPath(adminFile), "ca_file", absPath(caFile))

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,6 +28,7 @@ type connsServer struct {
 	ln      *connlimit.Listener
 	addr    string
 	release chan struct{}
+	slow    atomic.Int32   // /slow requests being held
 	ca      *x509.CertPool // nil: plain HTTP
 }
 
@@ -43,6 +45,8 @@ func startConnsServer(tb testing.TB, cfg serveConfig, useTLS bool) *connsServer 
 	s := &connsServer{ln: ln, addr: ln.Addr().String(), release: make(chan struct{})}
 	srv := httpServer(cfg, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
+			s.slow.Add(1)
+			defer s.slow.Add(-1)
 			select {
 			case <-s.release:
 			case <-r.Context().Done():
@@ -156,7 +160,9 @@ func TestMaxConns(t *testing.T) {
 				results <- fmt.Sprint(got, err)
 			}()
 		}
-		waitFor(t, func() bool { return s.ln.Stats().Open == 2 })
+		// Both requests are in their handler, not merely connected: a
+		// connection whose request has not arrived yet is idle.
+		waitFor(t, func() bool { return s.ln.Stats().Open == 2 && s.slow.Load() == 2 })
 		third, err := s.dialFrom(ctx, "127.0.0.1") // the kernel accepts it; the server waits
 		if err != nil {
 			t.Fatal(err)

@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"runtime/debug"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -32,9 +34,19 @@ func (b buildInfo) line() string {
 	return fmt.Sprintf("conncred %s (revision %s, built %s, %s)", b.Version, b.Revision, b.BuildDate, b.GoVersion)
 }
 
-// versionInfo merges the link-time variables over the toolchain's record.
+// versionInfo merges the link-time variables over the toolchain's record,
+// and without either takes the build date from the executable's own
+// modification time (go build and go run write it when they link).
 func versionInfo() buildInfo {
-	return resolveVersion(version, revision, buildDate, debug.ReadBuildInfo)
+	b := resolveVersion(version, revision, buildDate, debug.ReadBuildInfo)
+	if b.BuildDate == "unknown" {
+		if exe, err := os.Executable(); err == nil {
+			if st, err := os.Stat(exe); err == nil {
+				b.BuildDate = st.ModTime().UTC().Format(time.RFC3339)
+			}
+		}
+	}
+	return b
 }
 
 func resolveVersion(v, rev, date string, read func() (*debug.BuildInfo, bool)) buildInfo {
