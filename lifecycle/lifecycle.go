@@ -93,6 +93,9 @@ type Config struct {
 	// asking the store again (default 1s, the credential cache's): the
 	// backstop for a change made on another node.
 	SourceCacheTTL time.Duration
+	// Observer receives source refusals and retirements for metrics; nil:
+	// none.
+	Observer Observer
 }
 
 func (c *Config) setDefaults() {
@@ -104,6 +107,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.SourceCacheTTL == 0 {
 		c.SourceCacheTTL = time.Second
+	}
+	if c.Observer == nil {
+		c.Observer = nopObserver{}
 	}
 }
 

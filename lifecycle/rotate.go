@@ -183,6 +183,13 @@ func (s *Service) rotate(ctx context.Context, appID, connectorID string, opt Cre
 		ev.Reason = joinReason(ev.Reason, "key brought by the caller")
 	}
 	s.auth.Record(ctx, ev)
+	if len(retired) > 0 {
+		trigger := TriggerRotate
+		if kind == AuditCredentialSelf {
+			trigger = TriggerSelfRotate
+		}
+		s.cfg.Observer.CredentialsRetired(trigger, len(retired))
+	}
 	for _, r := range retired {
 		s.auth.Forget(r.ID)
 		s.auth.Record(ctx, conncred.AuditEvent{Kind: AuditCredentialRetiring, AppID: r.AppID, ConnectorID: r.ConnectorID, CredentialID: r.ID,

@@ -222,9 +222,9 @@ func (s *Service) CheckSource(ctx context.Context, cred conncred.Credential, add
 		return err
 	}
 	server := st.connector
-	which := "connectorSource"
+	which, kind := "connectorSource", KindConnector
 	if cred.Kind == conncred.KindAdmin {
-		server, which = st.admin, "pccAdminSource"
+		server, which, kind = st.admin, "pccAdminSource", KindAdmin
 	}
 	own, err := s.sources.credentialLimit(ctx, cred.ID)
 	if err != nil {
@@ -235,12 +235,19 @@ func (s *Service) CheckSource(ctx context.Context, cred conncred.Credential, add
 	}
 	a, ok := sourceAddr(addr)
 	if !ok {
+		scope := ScopeSession
+		if server == nil {
+			scope = ScopeCredential
+		}
+		s.cfg.Observer.SourceRefused(kind, scope)
 		return conncred.Errorf(conncred.EPermissionDenied, "this credential is limited to source networks and the request's source address could not be read")
 	}
 	if server != nil && !allowed(server, a) {
+		s.cfg.Observer.SourceRefused(kind, ScopeSession)
 		return conncred.Errorf(conncred.EPermissionDenied, "source address %s is not in this server's %s networks (session settings)", a, which)
 	}
 	if own != nil && !allowed(own, a) {
+		s.cfg.Observer.SourceRefused(kind, ScopeCredential)
 		return conncred.Errorf(conncred.EPermissionDenied, "source address %s is not in this credential's allowSourceCidr networks", a)
 	}
 	return nil

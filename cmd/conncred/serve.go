@@ -212,7 +212,11 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		return err
 	}
 	defer auth.Close()
-	life := lifecycle.New(lifecycle.Config{}, auth, lstore, nil)
+	lcfg := lifecycle.Config{}
+	if met != nil {
+		lcfg.Observer = met.Lifecycle()
+	}
+	life := lifecycle.New(lcfg, auth, lstore, nil)
 	// Source networks are checked at the token exchange and on every call.
 	auth.SetSourceGuard(life)
 
