@@ -216,3 +216,8 @@ func (a *Authority) ListAudit(ctx context.Context, q AuditQuery) ([]conncred.Aud
 	events, next := page(events, opt, func(e conncred.AuditEvent) string { return e.ID })
 	return events, next, nil
 }
+
+// RecordAudit buffers an audit event for another wing (package baton, ...),
+// filling in its id, time, actor, source and outcome as for the authority's
+// own events. The event must carry no secret.
+func (a *Authority) RecordAudit(ctx context.Context, e conncred.AuditEvent) { a.record(ctx, e) }

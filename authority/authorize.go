@@ -19,6 +19,7 @@ const (
 	ActionWriteCredentials  Action = "credentials:write" // rotate, revoke connector credentials
 	ActionWriteAdmins       Action = "admins:write"      // create, revoke admin clients
 	ActionRotateSigningKeys Action = "signing_keys:rotate"
+	ActionControlSyncs      Action = "syncs:control"  // force_sync, pause, resume, schedule
 	ActionWriteSettings     Action = "settings:write" // session settings, source limits (package lifecycle)
 	// ActionSelfCredential is a connector rotating or revoking the
 	// credential its token was minted from: only a connector credential may.
@@ -31,7 +32,7 @@ const (
 // otherwise only introspect and read itself, which take no body.
 func (a *Authority) Authorize(ctx context.Context, action Action) error {
 	switch action {
-	case ActionWriteApps, ActionWriteConnectors, ActionWriteCredentials, ActionWriteAdmins, ActionRotateSigningKeys, ActionWriteSettings:
+	case ActionWriteApps, ActionWriteConnectors, ActionWriteCredentials, ActionWriteAdmins, ActionRotateSigningKeys, ActionControlSyncs, ActionWriteSettings:
 		_, err := requireAdmin(ctx)
 		return err
 	case ActionSelfCredential:

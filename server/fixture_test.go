@@ -81,10 +81,7 @@ func newEnvWith(t testing.TB, cfg Config, acfg authority.Config, tls bool) *env 
 	}
 	t.Cleanup(func() { a.Close() })
 	cfg.Clock = clk
-	if cfg.Lifecycle == nil {
-		cfg.Lifecycle = lifecycle.New(lifecycle.Config{}, a, st, clk)
-		a.SetSourceGuard(cfg.Lifecycle)
-	}
+	withLifecycle(&cfg, a, st, clk)
 	srv := httptest.NewUnstartedServer(New(cfg, a, log))
 	if tls {
 		srv.EnableHTTP2 = true
@@ -237,4 +234,13 @@ func str(m map[string]any, path ...string) string {
 	}
 	s, _ := cur.(string)
 	return s
+}
+
+// withLifecycle registers the lifecycle wing as serve does, unless cfg
+// has one already: its routes, and its source guard on the authority.
+func withLifecycle(cfg *Config, a *authority.Authority, st lifecycle.Store, clk clock.Clock) {
+	if cfg.Lifecycle == nil {
+		cfg.Lifecycle = lifecycle.New(lifecycle.Config{}, a, st, clk)
+		a.SetSourceGuard(cfg.Lifecycle)
+	}
 }

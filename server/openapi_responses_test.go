@@ -10,13 +10,15 @@ import (
 
 	"github.com/conncred/conncred/apitype"
 	"github.com/conncred/conncred/authority"
+	"github.com/conncred/conncred/baton"
 )
 
 // TestOpenAPIResponsesMatchTheDocument drives every operation through its
 // main success and error paths on a real server and validates each status,
 // header and body against the document (and each well-formed request too).
 func TestOpenAPIResponsesMatchTheDocument(t *testing.T) {
-	e := newEnv(t, Config{}, authority.Config{MaxActiveCredentials: 3})
+	be := newBatonEnvWith(t, baton.Config{}, authority.Config{MaxActiveCredentials: 3})
+	e := be.env
 	c := newChecker(t, e)
 	admin := e.admin
 	const unknown = "2HErg7BRmNdHgX8sTCWVq4E1fyh"
@@ -142,6 +144,27 @@ func TestOpenAPIResponsesMatchTheDocument(t *testing.T) {
 	c.call("GET", apitype.PathAudit+"?kind=credential.created&connector_id="+connID+"&since=2026-11-28T00:00:00Z", bearer(admin), "", 200, true)
 	c.call("GET", apitype.PathAudit+"?credential_id="+credID+"&until=2030-01-01T00:00:00Z", bearer(admin), "", 200, true)
 	c.call("GET", apitype.PathAudit+"?since=yesterday", bearer(admin), "", 400, false)
+
+	// Syncs: the control calls, lists and downloads.
+	sApp, sConn, syncID, _ := be.completeSync(3000)
+	sc := "/api/v1/apps/" + sApp + "/connectors/" + sConn
+	c.call("GET", sc+"/sync_status", bearer(admin), "", 200, true)
+	c.call("GET", sc+"/hosts", bearer(admin), "", 200, true)
+	c.call("GET", sc+"/tasks?page_size=1", bearer(admin), "", 200, true)
+	c.call("GET", sc+"/syncs", bearer(admin), "", 200, true)
+	c.call("GET", sc+"/syncs/"+syncID, bearer(admin), "", 200, true)
+	c.call("GET", sc+"/syncs/"+unknown, bearer(admin), "", 404, true)
+	c.call("GET", sc+"/syncs/"+syncID+"/download", bearer(admin), "", 200, true)
+	b = c.call("GET", sc+"/syncs/"+syncID+"/download_url", bearer(admin), "", 200, true)
+	dl := jsonField(t, b, "downloadUrl")
+	c.call("GET", dl[strings.Index(dl, "/api/"):], nil, "", 200, true)
+	c.call("GET", "/api/v1/sync_downloads/forged.1.x", nil, "", 403, true)
+	c.call("POST", sc+"/schedule", jsonHeaders(admin), `{"cron":"0 3 * * *","timeZone":"Europe/Berlin"}`, 200, true)
+	c.call("POST", sc+"/schedule", jsonHeaders(admin), `{"cron":"sometimes"}`, 400, true)
+	c.call("POST", sc+"/force_sync", bearer(admin), "", 200, true)
+	c.call("POST", sc+"/force_sync", jsonHeaders(admin), `{}`, 400, true) // one is pending
+	c.call("POST", sc+"/pause", bearer(admin), "", 200, true)
+	c.call("POST", sc+"/resume", jsonHeaders(admin), `{}`, 200, true)
 
 	// Answers that belong to no operation still have the documented shape.
 	st, body := e.do("GET", "/api/v1/nothing-here", nil, "")

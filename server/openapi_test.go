@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/conncred/conncred/authority"
+	"github.com/conncred/conncred/baton"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
@@ -86,15 +87,16 @@ func muxPathToOpenAPI(p string) string {
 }
 
 // TestOpenAPIDocumentsEveryRoute compares the document with the routes of a
-// server built as serve builds it: with every wing (newEnv registers the
-// lifecycle service as serve does). A server built bare would register
-// fewer routes, and the wings' routes would go unchecked.
+// server built as serve builds it: with every wing (newBatonEnvWith
+// registers the baton and lifecycle services as serve does). A server built
+// bare would register fewer routes, and the wings' routes would go
+// unchecked.
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	doc := openAPI(t)
-	e := newEnv(t, Config{}, authority.Config{})
+	e := newBatonEnvWith(t, baton.Config{}, authority.Config{})
 	s := e.srv.Config.Handler.(*Server)
-	if s.cfg.Lifecycle == nil {
-		t.Fatal("the test server has no lifecycle wing, unlike serve; its routes would go unchecked")
+	if s.cfg.Lifecycle == nil || s.cfg.Baton == nil {
+		t.Fatal("the test server lacks a wing that serve registers; its routes would go unchecked")
 	}
 	registered := map[string]bool{}
 	for _, p := range s.patterns {

@@ -19,6 +19,7 @@ import (
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/apitype"
 	"github.com/conncred/conncred/authority"
+	"github.com/conncred/conncred/baton"
 	"github.com/conncred/conncred/clock"
 	"github.com/conncred/conncred/lifecycle"
 )
@@ -59,6 +60,12 @@ type Config struct {
 	// Clock is the time source of the rate limiter and the access log
 	// (default real time).
 	Clock clock.Clock
+	// Baton, when set, is served as the BatonService (baton.go) and the
+	// sync control API (baton_control.go).
+	Baton *baton.Service
+	// DownloadKey signs sync download URLs (default: random per process,
+	// so a URL works on the node that made it).
+	DownloadKey []byte
 	// AccessLog logs every request at info (see accessLog); successful
 	// token exchanges as one line a minute with a count.
 	AccessLog bool
@@ -146,6 +153,8 @@ func (s *Server) routes() {
 	s.credentialRoutes()
 	s.adminRoutes()
 	s.lifecycleRoutes()
+	s.batonRoutes()
+	s.batonControlRoutes()
 }
 
 // handle registers h for pattern, behind bearer authentication when authn.

@@ -60,6 +60,7 @@ type serveConfig struct {
 	AccessLog             bool
 	MetricsListen         string
 	MetricsAllowRemote    bool
+	Baton                 batonFlags
 }
 
 func (c *serveConfig) flags(fs *pflag.FlagSet) {
@@ -92,6 +93,7 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown waits for in-flight requests")
 	fs.BoolVar(&c.TrustProxyHeaders, "trust-proxy-headers", false, "take the client address from X-Forwarded-For (only behind a proxy that sets it)")
 	fs.StringVar(&c.DebugListen, "debug-listen", "", "serve Go's profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (empty: off)")
+	c.Baton.flags(fs)
 	fs.BoolVar(&c.AccessLog, "access-log", true, "log each request (method, route, status, duration, bytes, client id, remote address, request id) at info; successful token exchanges as one line a minute with a count")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", "", "serve Prometheus metrics (/metrics) on this address, e.g. 127.0.0.1:9464 (empty: off; loopback only unless --metrics-allow-remote)")
 	fs.BoolVar(&c.MetricsAllowRemote, "metrics-allow-remote", false, "let --metrics-listen use a non-loopback address (the metrics endpoint has no authentication)")
@@ -177,8 +179,9 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		out.warn(w, "public_host", publicHost)
 	}
 	cfg.PublicHost = publicHost
-	// The lifecycle wing's store is the database itself: the metrics
-	// wrapper times the core Store only.
+	// The wings' stores are the database itself: the metrics wrapper
+	// times the core Store only.
+	rawStore := store
 	lstore, err := lifecycle.AsStore(store)
 	if err != nil {
 		return err
@@ -232,7 +235,16 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		out.warn(w, "public_host", cfg.PublicHost, "file", adminFile)
 	}
 
-	scfg := server.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog, Lifecycle: life}
+	bsvc, stopBaton, err := startBaton(ctx, cfg.Baton, cfg.DataDir, rawStore, auth, log)
+	if err != nil {
+		return err
+	}
+	defer stopBaton()
+	if met != nil {
+		met.WatchBaton(func() metrics.BatonStats { return metrics.BatonStats(bsvc.Metrics()) })
+	}
+
+	scfg := server.Config{Baton: bsvc, Lifecycle: life, MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog}
 	if met != nil {
 		scfg.Observer = met
 	}

@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) conncred.Store) {
 		{"Ping", []test{{"Answers", testPing}}},
 		{"Concurrency", concurrencyTests},
 		{"Lifecycle", lifecycleTests},
+		{"Baton", batonTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

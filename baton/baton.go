@@ -1,0 +1,139 @@
+// Package baton holds the rules of service-mode connectors (baton
+// connectors run with --client-id/--client-secret): the hosts they run on,
+// the tasks conncred hands them (syncs above all), heartbeats and their
+// timeouts, retries, the one-sync-at-a-time rule, the per-connector cron
+// schedule, pause and resume, and the sync artifacts they upload.
+//
+// It knows nothing of gRPC or HTTP (server/ turns the BatonService and the
+// control API into calls here) and nothing of SQL (Store, declared here,
+// is implemented by store/sqlite and store/postgres). Time comes from the
+// injected clock; Tick does one pass of the background work, so tests drive
+// timeouts and schedules on a fake clock.
+package baton
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/conncred/conncred"
+	"github.com/conncred/conncred/clock"
+)
+
+// Config holds the wing's settings; zero values take the defaults noted.
+type Config struct {
+	// PollInterval is the next_poll sent with every GetTask reply
+	// (default 5s). A connector with an unset next_poll polls in a busy
+	// loop, so it is always set.
+	PollInterval time.Duration
+	// HeartbeatInterval is the next_heartbeat sent to connectors
+	// (default 10s).
+	HeartbeatInterval time.Duration
+	// HeartbeatTimeout fails a running task whose connector has not
+	// heartbeaten for this long (default 6 × HeartbeatInterval). It is the
+	// only way to learn of a connector that died or gave up: a failed
+	// first heartbeat makes it abandon the task without a word.
+	HeartbeatTimeout time.Duration
+	// MaxAttempts is how often a sync is tried in all before its failure
+	// stands (default 3). Connector errors marked non_retryable are never
+	// retried.
+	MaxAttempts int
+	// RetryBackoff is the wait before the first retry; each further retry
+	// waits twice as long (default 30s).
+	RetryBackoff time.Duration
+	// MaxUploadBytes bounds one uploaded artifact (default 1 GiB).
+	MaxUploadBytes int64
+	// MaxTasksPerPoll bounds the tasks one GetTasks hands out (default 100,
+	// the protocol's maximum).
+	MaxTasksPerPoll int
+}
+
+func (c *Config) setDefaults() {
+	if c.PollInterval <= 0 {
+		c.PollInterval = 5 * time.Second
+	}
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = 10 * time.Second
+	}
+	if c.HeartbeatTimeout <= 0 {
+		c.HeartbeatTimeout = 6 * c.HeartbeatInterval
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 3
+	}
+	if c.RetryBackoff <= 0 {
+		c.RetryBackoff = 30 * time.Second
+	}
+	if c.MaxUploadBytes <= 0 {
+		c.MaxUploadBytes = 1 << 30
+	}
+	if c.MaxTasksPerPoll <= 0 || c.MaxTasksPerPoll > 100 {
+		c.MaxTasksPerPoll = 100
+	}
+}
+
+// Deps are the wing's collaborators.
+type Deps struct {
+	Store     Store
+	Artifacts ArtifactStore
+	Clock     clock.Clock
+	Log       *slog.Logger
+	// Audit records an audit event (authority.Authority.RecordAudit).
+	Audit func(context.Context, conncred.AuditEvent)
+}
+
+// Service applies the wing's rules.
+type Service struct {
+	cfg       Config
+	store     Store
+	artifacts ArtifactStore
+	clock     clock.Clock
+	log       *slog.Logger
+	audit     func(context.Context, conncred.AuditEvent)
+	metrics   *Metrics
+}
+
+// New returns a Service.
+func New(cfg Config, d Deps) *Service {
+	cfg.setDefaults()
+	if d.Clock == nil {
+		d.Clock = clock.Real{}
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Audit == nil {
+		d.Audit = func(context.Context, conncred.AuditEvent) {}
+	}
+	return &Service{cfg: cfg, store: d.Store, artifacts: d.Artifacts, clock: d.Clock, log: d.Log, audit: d.Audit, metrics: &Metrics{}}
+}
+
+// Config returns the settings in force (defaults filled in).
+func (s *Service) Config() Config { return s.cfg }
+
+func (s *Service) now() time.Time { return s.clock.Now().UTC().Truncate(time.Microsecond) }
+
+// connector returns the connector principal in ctx: only a connector's
+// own credential may call the BatonService.
+func connector(ctx context.Context) (*conncred.Principal, error) {
+	p := conncred.PrincipalFrom(ctx)
+	if p == nil {
+		return nil, conncred.Errorf(conncred.EUnauthenticated, "authentication required: send authorization: Bearer <access token>")
+	}
+	if p.Kind != conncred.KindConnector || p.ConnectorID == "" {
+		return nil, conncred.Errorf(conncred.EPermissionDenied, "the BatonService is for connector credentials; an admin credential cannot act as a connector")
+	}
+	return p, nil
+}
+
+// admin returns the admin principal in ctx, for the control API.
+func admin(ctx context.Context) (*conncred.Principal, error) {
+	p := conncred.PrincipalFrom(ctx)
+	if p == nil {
+		return nil, conncred.Errorf(conncred.EUnauthenticated, "authentication required")
+	}
+	if !p.IsAdmin() {
+		return nil, conncred.Errorf(conncred.EPermissionDenied, "this operation needs an admin (personal client) credential")
+	}
+	return p, nil
+}

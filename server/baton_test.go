@@ -1,0 +1,637 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/conncred/conncred"
+	"github.com/conncred/conncred/authority"
+	"github.com/conncred/conncred/baton"
+	"github.com/conncred/conncred/clock"
+	connectorv2 "github.com/conncred/conncred/gen/c1/connector/v2"
+	batonv1 "github.com/conncred/conncred/gen/c1/connectorapi/baton/v1"
+	"github.com/conncred/conncred/gen/c1/connectorapi/baton/v1/batonv1connect"
+	"github.com/conncred/conncred/store/sqlite"
+)
+
+// batonEnv is a TLS + HTTP/2 server with the BatonService over SQLite and
+// a directory artifact store, on a fake clock.
+type batonEnv struct {
+	*env
+	svc       *baton.Service
+	artifacts *baton.DirStore
+	dir       string
+}
+
+func newBatonEnv(t testing.TB, bcfg baton.Config) *batonEnv {
+	t.Helper()
+	return newBatonEnvWith(t, bcfg, authority.Config{})
+}
+
+func newBatonEnvWith(t testing.TB, bcfg baton.Config, acfg authority.Config) *batonEnv {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "conncred.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	clk := clock.NewFake(t0)
+	logBuf := &lockedBuffer{}
+	log := slog.New(slog.NewJSONHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a, err := authority.New(ctx, acfg, st, clk, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	arts, err := baton.NewDirStore(filepath.Join(dir, "artifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := baton.New(bcfg, baton.Deps{Store: st, Artifacts: arts, Clock: clk, Log: log, Audit: a.RecordAudit})
+	cfg := Config{Clock: clk, Baton: svc}
+	withLifecycle(&cfg, a, st, clk) // as serve does
+	srv := httptest.NewUnstartedServer(New(cfg, a, log))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	e := &env{t: t, srv: srv, clock: clk, auth: a, store: st, log: logBuf}
+	cred, sec, _, err := a.Bootstrap(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.secrets = append(e.secrets, sec.Reveal())
+	e.admin = e.token(cred.ClientID, sec.Reveal())
+	return &batonEnv{env: e, svc: svc, artifacts: arts, dir: dir}
+}
+
+// client returns a gRPC client that, like baton-sdk, opens a fresh
+// connection for every call and sends the bearer token.
+func (e *batonEnv) client(token string) batonv1connect.BatonServiceClient {
+	return batonv1connect.NewBatonServiceClient(freshConn{e.srv}, e.srv.URL, connect.WithGRPC(),
+		connect.WithInterceptors(bearerInterceptor(token)))
+}
+
+// freshConn is an HTTP client with a new transport, so a new TCP+TLS
+// connection, per request.
+type freshConn struct{ srv *httptest.Server }
+
+func (f freshConn) Do(r *http.Request) (*http.Response, error) {
+	tr := f.srv.Client().Transport.(*http.Transport).Clone()
+	resp, err := (&http.Client{Transport: tr}).Do(r)
+	if err == nil {
+		resp.Body = closeIdle{resp.Body, tr}
+	}
+	return resp, err
+}
+
+type closeIdle struct {
+	io.ReadCloser
+	tr *http.Transport
+}
+
+func (c closeIdle) Close() error {
+	err := c.ReadCloser.Close()
+	c.tr.CloseIdleConnections()
+	return err
+}
+
+type bearerInterceptor string
+
+func (b bearerInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		req.Header().Set("Authorization", "Bearer "+string(b))
+		return next(ctx, req)
+	}
+}
+
+func (b bearerInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return func(ctx context.Context, spec connect.Spec) connect.StreamingClientConn {
+		c := next(ctx, spec)
+		c.RequestHeader().Set("Authorization", "Bearer "+string(b))
+		return c
+	}
+}
+
+func (b bearerInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return next
+}
+
+// connectorToken makes an app, a connector and a credential, and returns
+// the connector's ids and access token.
+func (e *batonEnv) connectorToken() (appID, connID, token string) {
+	appID, connID = e.setup()
+	_, clientID, sec := e.rotate(appID, connID)
+	return appID, connID, e.token(clientID, sec)
+}
+
+func (e *batonEnv) forceSync(appID, connID string) baton.Task {
+	e.t.Helper()
+	tk, err := e.svc.ForceSync(conncred.WithPrincipal(context.Background(), conncred.System), appID, connID)
+	if err != nil {
+		e.t.Fatalf("ForceSync: %v", err)
+	}
+	return tk
+}
+
+func wantRPCCode(t testing.TB, what string, err error, want connect.Code) {
+	t.Helper()
+	if got := connect.CodeOf(err); err == nil || got != want {
+		t.Fatalf("%s: got %v (%v), want %v", what, got, err, want)
+	}
+}
+
+func hello(host string) *batonv1.BatonServiceHelloRequest {
+	return &batonv1.BatonServiceHelloRequest{HostId: host,
+		BuildInfo:         &batonv1.BatonServiceHelloRequest_BuildInfo{LangVersion: "go1.26.8", Package: "github.com/conductorone/baton-demo", PackageVersion: "(devel)"},
+		OsInfo:            &batonv1.BatonServiceHelloRequest_OSInfo{Hostname: "vm", Os: "linux", Platform: "debian", PlatformVersion: "12.11", PlatformFamily: "debian", KernelVersion: "6.1", KernelArch: "x86_64", VirtualizationSystem: "docker"},
+		ConnectorMetadata: &connectorv2.ConnectorMetadata{DisplayName: "Demo"}}
+}
+
+// uploadMsgs is an upload as baton-sdk sends it: metadata, 512 KiB data
+// chunks, eof with the SHA-256.
+func uploadMsgs(host, taskID string, body []byte, sum []byte) []*batonv1.BatonServiceUploadAssetRequest {
+	msgs := []*batonv1.BatonServiceUploadAssetRequest{{Msg: &batonv1.BatonServiceUploadAssetRequest_Metadata{
+		Metadata: &batonv1.BatonServiceUploadAssetRequest_UploadMetadata{HostId: host, TaskId: taskID}}}}
+	for rest := body; len(rest) > 0; {
+		n := min(len(rest), 512<<10)
+		msgs = append(msgs, &batonv1.BatonServiceUploadAssetRequest{Msg: &batonv1.BatonServiceUploadAssetRequest_Data{
+			Data: &batonv1.BatonServiceUploadAssetRequest_UploadData{Data: rest[:n]}}})
+		rest = rest[n:]
+	}
+	if sum == nil {
+		s := sha256.Sum256(body)
+		sum = s[:]
+	}
+	return append(msgs, &batonv1.BatonServiceUploadAssetRequest{Msg: &batonv1.BatonServiceUploadAssetRequest_Eof{
+		Eof: &batonv1.BatonServiceUploadAssetRequest_UploadEOF{Sha256Checksum: sum}}})
+}
+
+func upload(ctx context.Context, c batonv1connect.BatonServiceClient, msgs []*batonv1.BatonServiceUploadAssetRequest) error {
+	s := c.UploadAsset(ctx)
+	for _, m := range msgs {
+		if err := s.Send(m); err != nil {
+			break // the server answered early; CloseAndReceive has its error
+		}
+	}
+	_, err := s.CloseAndReceive()
+	return err
+}
+
+func c1z(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	copy(b, "C1ZF\x00")
+	return b
+}
+
+// TestBatonFullSyncV02 drives one full sync in the order baton-sdk v0.2.51
+// makes its calls (BATON-WIRE §3): GetTask first, Heartbeat and Hello
+// concurrently, upload, finish, then an empty poll; a connection per RPC.
+func TestBatonFullSyncV02(t *testing.T) {
+	e := newBatonEnv(t, baton.Config{PollInterval: 2 * time.Second, HeartbeatInterval: time.Second})
+	ctx := t.Context()
+	appID, connID, tok := e.connectorToken()
+	c := e.client(tok)
+	task := e.forceSync(appID, connID)
+
+	got, err := c.GetTask(ctx, connect.NewRequest(&batonv1.BatonServiceGetTaskRequest{HostId: "host-1"}))
+	if err != nil {
+		t.Fatalf("GetTask: %v", err)
+	}
+	if got.Msg.GetTask().GetId() != task.ID || got.Msg.GetTask().GetSyncFull() == nil {
+		t.Fatalf("GetTask: got %v, want sync_full %s", got.Msg.GetTask(), task.ID)
+	}
+	if got.Msg.GetNextPoll().AsDuration() != 2*time.Second || got.Msg.GetNextHeartbeat().AsDuration() != time.Second {
+		t.Errorf("GetTask: next_poll %v, next_heartbeat %v; want 2s, 1s", got.Msg.GetNextPoll().AsDuration(), got.Msg.GetNextHeartbeat().AsDuration())
+	}
+	var wg sync.WaitGroup
+	var helloErr, beatErr error
+	var beat *connect.Response[batonv1.BatonServiceHeartbeatResponse]
+	wg.Go(func() { _, helloErr = c.Hello(ctx, connect.NewRequest(hello("host-1"))) })
+	wg.Go(func() {
+		beat, beatErr = c.Heartbeat(ctx, connect.NewRequest(&batonv1.BatonServiceHeartbeatRequest{HostId: "host-1", TaskId: task.ID}))
+	})
+	wg.Wait()
+	if helloErr != nil || beatErr != nil {
+		t.Fatalf("Hello: %v; Heartbeat: %v", helloErr, beatErr)
+	}
+	if beat.Msg.GetCancelled() || beat.Msg.GetNextHeartbeat().AsDuration() != time.Second {
+		t.Errorf("Heartbeat: got %v, want not cancelled, next_heartbeat 1s", beat.Msg)
+	}
+	body := c1z(1<<20 + 12345) // three chunks
+	if err := upload(ctx, c, uploadMsgs("host-1", task.ID, body, nil)); err != nil {
+		t.Fatalf("UploadAsset: %v", err)
+	}
+	if _, err := c.FinishTask(ctx, connect.NewRequest(&batonv1.BatonServiceFinishTaskRequest{HostId: "host-1", TaskId: task.ID,
+		FinalState: &batonv1.BatonServiceFinishTaskRequest_Success_{Success: &batonv1.BatonServiceFinishTaskRequest_Success{}}})); err != nil {
+		t.Fatalf("FinishTask: %v", err)
+	}
+	next, err := c.GetTask(ctx, connect.NewRequest(&batonv1.BatonServiceGetTaskRequest{HostId: "host-1"}))
+	if err != nil {
+		t.Fatalf("second GetTask: %v", err)
+	}
+	if next.Msg.GetTask().GetNone() == nil || next.Msg.GetNextPoll().AsDuration() != 2*time.Second {
+		t.Errorf("second GetTask: got %v, want none with next_poll 2s", next.Msg)
+	}
+
+	admin := conncred.WithPrincipal(ctx, conncred.System)
+	st, err := e.svc.Status(admin, appID, connID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Status != baton.SyncStatusDone || st.CompletedAt == nil {
+		t.Errorf("status: got %+v, want %s with completedAt", st, baton.SyncStatusDone)
+	}
+	sync, art, err := e.svc.GetSync(admin, appID, connID, task.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sync.State != baton.StateFinished || art.Size != int64(len(body)) || art.Kind != baton.KindC1Z {
+		t.Errorf("sync: got %+v / %+v, want finished with a %d-byte c1z", sync, art, len(body))
+	}
+	r, err := e.svc.OpenArtifact(admin, art)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	stored, _ := io.ReadAll(r)
+	if !bytes.Equal(stored, body) {
+		t.Errorf("stored artifact: %d bytes, not byte-identical to the %d uploaded", len(stored), len(body))
+	}
+	hosts, err := e.svc.ListHosts(admin, appID, connID, "", 0)
+	if err != nil || len(hosts) != 1 || hosts[0].DisplayName != "Demo" || hosts[0].OS.VirtualizationSystem != "docker" {
+		t.Errorf("hosts: got %+v (%v), want host-1 with Demo's metadata", hosts, err)
+	}
+}
+
+// TestBatonFullSyncV025 is the v0.25 order: Hello first, GetTasks, one
+// heartbeat, the upload retried from the first byte (the last complete one
+// is kept), finish.
+func TestBatonFullSyncV025(t *testing.T) {
+	e := newBatonEnv(t, baton.Config{})
+	ctx := t.Context()
+	appID, connID, tok := e.connectorToken()
+	c := e.client(tok)
+	if _, err := c.Hello(ctx, connect.NewRequest(hello("ldap-host"))); err != nil {
+		t.Fatalf("Hello before any task: %v", err)
+	}
+	task := e.forceSync(appID, connID)
+	got, err := c.GetTasks(ctx, connect.NewRequest(&batonv1.BatonServiceGetTasksRequest{HostId: "ldap-host", PageSize: 6}))
+	if err != nil {
+		t.Fatalf("GetTasks: %v", err)
+	}
+	if len(got.Msg.GetTasks()) != 1 || got.Msg.GetTasks()[0].GetId() != task.ID || got.Msg.GetNextPoll() == nil || got.Msg.GetNextHeartbeat() == nil {
+		t.Fatalf("GetTasks: got %v, want the one sync and both intervals", got.Msg)
+	}
+	if _, err := c.Heartbeat(ctx, connect.NewRequest(&batonv1.BatonServiceHeartbeatRequest{HostId: "ldap-host", TaskId: task.ID})); err != nil {
+		t.Fatalf("Heartbeat: %v", err)
+	}
+	first, second := c1z(1000), c1z(2000)
+	copy(second, "C1Z3\x00")
+	for _, body := range [][]byte{first, second} {
+		if err := upload(ctx, c, uploadMsgs("ldap-host", task.ID, body, nil)); err != nil {
+			t.Fatalf("UploadAsset: %v", err)
+		}
+	}
+	if _, err := c.FinishTask(ctx, connect.NewRequest(&batonv1.BatonServiceFinishTaskRequest{HostId: "ldap-host", TaskId: task.ID,
+		FinalState: &batonv1.BatonServiceFinishTaskRequest_Success_{Success: &batonv1.BatonServiceFinishTaskRequest_Success{}}})); err != nil {
+		t.Fatalf("FinishTask: %v", err)
+	}
+	_, art, err := e.svc.GetSync(conncred.WithPrincipal(ctx, conncred.System), appID, connID, task.ID)
+	if err != nil || art.Size != int64(len(second)) {
+		t.Fatalf("artifact after two uploads: %+v (%v), want the second (%d bytes)", art, err, len(second))
+	}
+	if n := countFiles(t, filepath.Join(e.dir, "artifacts")); n != 1 {
+		t.Errorf("artifact files: got %d, want 1 (the replaced upload deleted)", n)
+	}
+}
+
+func countFiles(t testing.TB, dir string) int {
+	t.Helper()
+	ents, err := readDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// TestBatonRefusals: who may call, and whose tasks they see.
+func TestBatonRefusals(t *testing.T) {
+	e := newBatonEnv(t, baton.Config{})
+	ctx := t.Context()
+	appID, connID, tok := e.connectorToken()
+	task := e.forceSync(appID, connID)
+	otherApp, otherConn := e.setup()
+	_, otherClient, otherSec := e.rotate(otherApp, otherConn)
+	otherTok := e.token(otherClient, otherSec)
+	// The task's connector claims it.
+	if _, err := e.client(tok).GetTask(ctx, connect.NewRequest(&batonv1.BatonServiceGetTaskRequest{HostId: "h"})); err != nil {
+		t.Fatal(err)
+	}
+	other := e.client(otherTok)
+	beat := &batonv1.BatonServiceHeartbeatRequest{HostId: "h", TaskId: task.ID}
+	finish := &batonv1.BatonServiceFinishTaskRequest{HostId: "h", TaskId: task.ID,
+		FinalState: &batonv1.BatonServiceFinishTaskRequest_Success_{Success: &batonv1.BatonServiceFinishTaskRequest_Success{}}}
+
+	_, err := e.client("").GetTask(ctx, connect.NewRequest(&batonv1.BatonServiceGetTaskRequest{HostId: "h"}))
+	wantRPCCode(t, "no token", err, connect.CodeUnauthenticated)
+	_, err = e.client("garbage").Hello(ctx, connect.NewRequest(hello("h")))
+	wantRPCCode(t, "bad token", err, connect.CodeUnauthenticated)
+	_, err = e.client(e.admin).GetTask(ctx, connect.NewRequest(&batonv1.BatonServiceGetTaskRequest{HostId: "h"}))
+	wantRPCCode(t, "admin token", err, connect.CodePermissionDenied)
+	_, err = other.Heartbeat(ctx, connect.NewRequest(beat))
+	wantRPCCode(t, "heartbeat of another connector's task", err, connect.CodeNotFound)
+	_, err = other.FinishTask(ctx, connect.NewRequest(finish))
+	wantRPCCode(t, "finish of another connector's task", err, connect.CodeNotFound)
+	err = upload(ctx, other, uploadMsgs("h", task.ID, c1z(10), nil))
+	wantRPCCode(t, "upload for another connector's task", err, connect.CodeNotFound)
+	_, err = e.client(tok).Heartbeat(ctx, connect.NewRequest(&batonv1.BatonServiceHeartbeatRequest{HostId: "h", TaskId: "2Jx0000000000000000000000zz"}))
+	wantRPCCode(t, "heartbeat of an unknown task", err, connect.CodeNotFound)
+	_, err = e.client(tok).Heartbeat(ctx, connect.NewRequest(&batonv1.BatonServiceHeartbeatRequest{HostId: "h", TaskId: "short"}))
+	wantRPCCode(t, "malformed task id", err, connect.CodeInvalidArgument)
+	_, err = e.client(tok).GetTask(ctx, connect.NewRequest(&batonv1.BatonServiceGetTaskRequest{}))
+	wantRPCCode(t, "empty host id", err, connect.CodeInvalidArgument)
+
+	// Revoking the credential stops its very next RPC.
+	if code, _ := e.api("POST", "/api/v1/apps/"+otherApp+"/connectors/"+otherConn+"/credentials/"+credIDOf(t, e, otherClient), e.admin, map[string]any{}); code != 200 {
+		t.Fatalf("revoke: %d", code)
+	}
+	_, err = other.GetTask(ctx, connect.NewRequest(&batonv1.BatonServiceGetTaskRequest{HostId: "h"}))
+	wantRPCCode(t, "revoked credential", err, connect.CodeUnauthenticated)
+}
+
+func credIDOf(t testing.TB, e *batonEnv, clientID string) string {
+	t.Helper()
+	c, err := e.store.GetCredentialByClientID(context.Background(), clientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.ID
+}
+
+// TestBatonHostileUploads: each hostile stream is refused with
+// InvalidArgument and leaves nothing stored.
+func TestBatonHostileUploads(t *testing.T) {
+	e := newBatonEnv(t, baton.Config{MaxUploadBytes: 100_000})
+	ctx := t.Context()
+	appID, connID, tok := e.connectorToken()
+	task := e.forceSync(appID, connID)
+	c := e.client(tok)
+	if _, err := c.GetTask(ctx, connect.NewRequest(&batonv1.BatonServiceGetTaskRequest{HostId: "h"})); err != nil {
+		t.Fatal(err)
+	}
+	body := c1z(5000)
+	good := uploadMsgs("h", task.ID, body, nil)
+	data := func(b []byte) *batonv1.BatonServiceUploadAssetRequest {
+		return &batonv1.BatonServiceUploadAssetRequest{Msg: &batonv1.BatonServiceUploadAssetRequest_Data{Data: &batonv1.BatonServiceUploadAssetRequest_UploadData{Data: b}}}
+	}
+	for _, tc := range []struct {
+		name string
+		msgs []*batonv1.BatonServiceUploadAssetRequest
+	}{
+		{"checksum mismatch", uploadMsgs("h", task.ID, body, bytes.Repeat([]byte{1}, 32))},
+		{"short checksum", uploadMsgs("h", task.ID, body, []byte{1, 2, 3})},
+		{"no metadata", good[1:]},
+		{"data after eof", append(append([]*batonv1.BatonServiceUploadAssetRequest{}, good...), data([]byte("x")))},
+		{"no eof", good[:len(good)-1]},
+		{"empty data message", append(append([]*batonv1.BatonServiceUploadAssetRequest{good[0]}, data(nil)), good[1:]...)},
+		{"over the size limit", uploadMsgs("h", task.ID, c1z(100_001), nil)},
+		{"empty stream", nil},
+		{"two metadata messages", append([]*batonv1.BatonServiceUploadAssetRequest{good[0]}, good...)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := upload(ctx, c, tc.msgs)
+			wantRPCCode(t, tc.name, err, connect.CodeInvalidArgument)
+			if connect.CodeOf(err) == connect.CodeInvalidArgument && err.Error() == "" {
+				t.Error("no message")
+			}
+			if n := countFiles(t, filepath.Join(e.dir, "artifacts")); n != 0 {
+				t.Errorf("files in the artifact directory: got %d, want 0", n)
+			}
+			if _, _, err := e.svc.GetSync(conncred.WithPrincipal(ctx, conncred.System), appID, connID, task.ID); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	_, art, _ := e.svc.GetSync(conncred.WithPrincipal(ctx, conncred.System), appID, connID, task.ID)
+	if art.Key != "" {
+		t.Errorf("an artifact was recorded after hostile uploads: %+v", art)
+	}
+}
+
+// TestBatonMalformedProtobuf sends bytes that are not a message.
+func TestBatonMalformedProtobuf(t *testing.T) {
+	e := newBatonEnv(t, baton.Config{})
+	_, _, tok := e.connectorToken()
+	frame := append([]byte{0, 0, 0, 0, 3}, 0xff, 0xff, 0xff)
+	req, _ := http.NewRequest("POST", e.srv.URL+batonv1connect.BatonServiceGetTaskProcedure, bytes.NewReader(frame))
+	req.Header.Set("Content-Type", "application/grpc")
+	req.Header.Set("TE", "trailers")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if got := resp.Trailer.Get("Grpc-Status") + resp.Header.Get("Grpc-Status"); got != "3" {
+		t.Errorf("grpc-status: got %q, want 3 (INVALID_ARGUMENT)", got)
+	}
+}
+
+// TestBatonTimeoutRetryAndIdempotentFinish: a connector that stops
+// heartbeating has its task failed after the timeout and retried after
+// the back-off; a late FinishTask changes nothing.
+func TestBatonTimeoutRetryAndIdempotentFinish(t *testing.T) {
+	e := newBatonEnv(t, baton.Config{HeartbeatInterval: 10 * time.Second, HeartbeatTimeout: time.Minute, RetryBackoff: 30 * time.Second})
+	ctx := t.Context()
+	appID, connID, tok := e.connectorToken()
+	c := e.client(tok)
+	task := e.forceSync(appID, connID)
+	if _, err := c.GetTask(ctx, connect.NewRequest(&batonv1.BatonServiceGetTaskRequest{HostId: "h"})); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Minute)
+	if err := e.svc.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	admin := conncred.WithPrincipal(ctx, conncred.System)
+	if tk, _, _ := e.svc.GetSync(admin, appID, connID, task.ID); tk.State != baton.StateRunning {
+		t.Fatalf("at exactly the timeout: state %s, want running", tk.State)
+	}
+	e.clock.Advance(time.Second)
+	if err := e.svc.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tk, _, _ := e.svc.GetSync(admin, appID, connID, task.ID)
+	if tk.State != baton.StateFailed || tk.ErrorCode != 4 {
+		t.Fatalf("after the timeout: %+v, want failed with DEADLINE_EXCEEDED", tk)
+	}
+	// The abandoned run's late heartbeat is told to stop.
+	beat, err := c.Heartbeat(ctx, connect.NewRequest(&batonv1.BatonServiceHeartbeatRequest{HostId: "h", TaskId: task.ID}))
+	if err != nil || !beat.Msg.GetCancelled() {
+		t.Fatalf("heartbeat of a timed-out task: %v (%v), want cancelled", beat, err)
+	}
+	// A late finish is accepted and changes nothing.
+	if _, err := c.FinishTask(ctx, connect.NewRequest(&batonv1.BatonServiceFinishTaskRequest{HostId: "h", TaskId: task.ID,
+		FinalState: &batonv1.BatonServiceFinishTaskRequest_Success_{Success: &batonv1.BatonServiceFinishTaskRequest_Success{}}})); err != nil {
+		t.Fatalf("late FinishTask: %v", err)
+	}
+	if again, _, _ := e.svc.GetSync(admin, appID, connID, task.ID); again.State != baton.StateFailed {
+		t.Errorf("after a late finish: state %s, want failed kept", again.State)
+	}
+	// The retry waits out its back-off.
+	none, err := c.GetTask(ctx, connect.NewRequest(&batonv1.BatonServiceGetTaskRequest{HostId: "h"}))
+	if err != nil || none.Msg.GetTask().GetNone() == nil {
+		t.Fatalf("GetTask during the back-off: %v (%v), want none", none, err)
+	}
+	e.clock.Advance(30 * time.Second)
+	retry, err := c.GetTask(ctx, connect.NewRequest(&batonv1.BatonServiceGetTaskRequest{HostId: "h"}))
+	if err != nil || retry.Msg.GetTask().GetSyncFull() == nil || retry.Msg.GetTask().GetId() == task.ID {
+		t.Fatalf("GetTask after the back-off: %v (%v), want a new sync_full", retry, err)
+	}
+	rt, _, _ := e.svc.GetSync(admin, appID, connID, retry.Msg.GetTask().GetId())
+	if rt.Attempt != 2 || rt.RetryOf != task.ID {
+		t.Errorf("retry: attempt %d of %q, want 2 of %s", rt.Attempt, rt.RetryOf, task.ID)
+	}
+	// Finishing twice: the first outcome stands.
+	for _, fin := range []*batonv1.BatonServiceFinishTaskRequest{
+		{HostId: "h", TaskId: rt.ID, Status: nil, FinalState: &batonv1.BatonServiceFinishTaskRequest_Error_{Error: &batonv1.BatonServiceFinishTaskRequest_Error{NonRetryable: true}}},
+		{HostId: "h", TaskId: rt.ID, FinalState: &batonv1.BatonServiceFinishTaskRequest_Success_{Success: &batonv1.BatonServiceFinishTaskRequest_Success{}}},
+	} {
+		if _, err := c.FinishTask(ctx, connect.NewRequest(fin)); err != nil {
+			t.Fatalf("FinishTask: %v", err)
+		}
+	}
+	rt, _, _ = e.svc.GetSync(admin, appID, connID, rt.ID)
+	if rt.State != baton.StateFailed || !rt.NonRetryable {
+		t.Errorf("after error then success: %+v, want the non-retryable failure kept", rt)
+	}
+	if n, _ := e.svc.ListTasks(admin, appID, connID, true, "", 0); len(n) != 2 {
+		t.Errorf("syncs: got %d, want 2 (a non-retryable failure makes no retry)", len(n))
+	}
+}
+
+// TestBatonCancelAndPause: an operator's cancel reaches the next heartbeat;
+// a paused connector gets no tasks and cannot be forced.
+func TestBatonCancelAndPause(t *testing.T) {
+	e := newBatonEnv(t, baton.Config{})
+	ctx := t.Context()
+	admin := conncred.WithPrincipal(ctx, conncred.System)
+	appID, connID, tok := e.connectorToken()
+	c := e.client(tok)
+	task := e.forceSync(appID, connID)
+	if _, err := c.GetTask(ctx, connect.NewRequest(&batonv1.BatonServiceGetTaskRequest{HostId: "h"})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.CancelTask(admin, appID, connID, task.ID); err != nil {
+		t.Fatal(err)
+	}
+	beat, err := c.Heartbeat(ctx, connect.NewRequest(&batonv1.BatonServiceHeartbeatRequest{HostId: "h", TaskId: task.ID}))
+	if err != nil || !beat.Msg.GetCancelled() {
+		t.Fatalf("heartbeat after cancel: %v (%v), want cancelled", beat, err)
+	}
+	if tk, _, _ := e.svc.GetSync(admin, appID, connID, task.ID); tk.State != baton.StateCancelled {
+		t.Errorf("state after the cancelled heartbeat: %s, want cancelled", tk.State)
+	}
+	if _, err := e.svc.Pause(admin, appID, connID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.svc.ForceSync(admin, appID, connID)
+	if conncred.ErrorCode(err) != conncred.EConflict {
+		t.Errorf("force sync while paused: %v, want conflict", err)
+	}
+	st, _ := e.svc.Status(admin, appID, connID)
+	if st.Status != baton.SyncStatusDisabled || st.SyncDisabledAt == nil || !st.CanResumeSync {
+		t.Errorf("status while paused: %+v", st)
+	}
+	if _, err := e.svc.Resume(admin, appID, connID); err != nil {
+		t.Fatal(err)
+	}
+	e.forceSync(appID, connID)
+	if _, err := e.svc.ForceSync(admin, appID, connID); conncred.ErrorCode(err) != conncred.EConflict {
+		t.Errorf("second force sync while one is pending: %v, want conflict", err)
+	}
+}
+
+// TestBatonSchedule: a cron schedule in a time zone starts syncs on the
+// fake clock, and one missed run or many make one sync.
+func TestBatonSchedule(t *testing.T) {
+	e := newBatonEnv(t, baton.Config{})
+	ctx := t.Context()
+	admin := conncred.WithPrincipal(ctx, conncred.System)
+	appID, connID, _ := e.connectorToken()
+	// t0 is 17:00 UTC = 18:00 in Berlin; 19:30 Berlin is 18:30 UTC.
+	st, err := e.svc.SetSchedule(admin, appID, connID, "30 19 * * *", "Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := t0.Add(90 * time.Minute); st.NextRunAt == nil || !st.NextRunAt.Equal(want) {
+		t.Fatalf("next run: got %v, want %v", st.NextRunAt, want)
+	}
+	for _, bad := range [][2]string{{"every day", ""}, {"0 3 * * *", "Mars/Olympus"}} {
+		if _, err := e.svc.SetSchedule(admin, appID, connID, bad[0], bad[1]); conncred.ErrorCode(err) != conncred.EInvalid {
+			t.Errorf("SetSchedule(%q, %q): %v, want invalid", bad[0], bad[1], err)
+		}
+	}
+	e.clock.Advance(90*time.Minute - time.Second)
+	_ = e.svc.Tick(ctx)
+	if n, _ := e.svc.ListTasks(admin, appID, connID, true, "", 0); len(n) != 0 {
+		t.Fatalf("syncs before the scheduled time: %d, want 0", len(n))
+	}
+	e.clock.Advance(3 * 24 * time.Hour) // down for days: one sync, not three
+	_ = e.svc.Tick(ctx)
+	_ = e.svc.Tick(ctx)
+	syncs, _ := e.svc.ListTasks(admin, appID, connID, true, "", 0)
+	if len(syncs) != 1 || syncs[0].Reason != "schedule" {
+		t.Fatalf("syncs after the scheduled time: %+v, want one scheduled", syncs)
+	}
+}
+
+func readDir(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	var out []string
+	for _, e := range ents {
+		out = append(out, e.Name())
+	}
+	return out, err
+}
+
+// completeSync makes a connector run one full sync with a c1z of size n
+// and returns its app, connector and sync ids and the bytes.
+func (e *batonEnv) completeSync(n int) (appID, connID, syncID string, body []byte) {
+	e.t.Helper()
+	ctx := context.Background()
+	appID, connID, tok := e.connectorToken()
+	c := e.client(tok)
+	task := e.forceSync(appID, connID)
+	if _, err := c.GetTask(ctx, connect.NewRequest(&batonv1.BatonServiceGetTaskRequest{HostId: "h"})); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := c.Hello(ctx, connect.NewRequest(hello("h"))); err != nil {
+		e.t.Fatal(err)
+	}
+	body = c1z(n)
+	if err := upload(ctx, c, uploadMsgs("h", task.ID, body, nil)); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := c.FinishTask(ctx, connect.NewRequest(&batonv1.BatonServiceFinishTaskRequest{HostId: "h", TaskId: task.ID,
+		FinalState: &batonv1.BatonServiceFinishTaskRequest_Success_{Success: &batonv1.BatonServiceFinishTaskRequest_Success{}}})); err != nil {
+		e.t.Fatal(err)
+	}
+	return appID, connID, task.ID, body
+}
