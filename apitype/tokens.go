@@ -13,6 +13,8 @@ type TokenResponse struct {
 	AccessToken string `json:"access_token"`
 	TokenType   string `json:"token_type"`
 	ExpiresIn   int    `json:"expires_in"`
+	// IssuedTokenType is set by an RFC 8693 token exchange (§2.2.1).
+	IssuedTokenType string `json:"issued_token_type,omitempty"`
 }
 
 // IntrospectResponse is the body of GET /api/v1/auth/introspect. The field

@@ -118,7 +118,8 @@ type Authority struct {
 	keys     *keyRing
 	lastUsed *lastUsedWriter
 	audit    *auditor
-	guard    atomic.Pointer[SourceGuard] // nil: every source allowed (SetSourceGuard)
+	guard    atomic.Pointer[SourceGuard]     // nil: every source allowed (SetSourceGuard)
+	grants   atomic.Pointer[grantCheckerBox] // grant.go
 
 	closeOnce sync.Once
 	stop      context.CancelFunc

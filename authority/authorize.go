@@ -20,6 +20,7 @@ const (
 	ActionWriteAdmins       Action = "admins:write"      // create, revoke admin clients
 	ActionRotateSigningKeys Action = "signing_keys:rotate"
 	ActionControlSyncs      Action = "syncs:control"  // force_sync, pause, resume, schedule
+	ActionWriteTrusts       Action = "trusts:write"   // create, update, delete workload federation trusts
 	ActionWriteSettings     Action = "settings:write" // session settings, source limits (package lifecycle)
 	// ActionSelfCredential is a connector rotating or revoking the
 	// credential its token was minted from: only a connector credential may.
@@ -32,7 +33,7 @@ const (
 // otherwise only introspect and read itself, which take no body.
 func (a *Authority) Authorize(ctx context.Context, action Action) error {
 	switch action {
-	case ActionWriteApps, ActionWriteConnectors, ActionWriteCredentials, ActionWriteAdmins, ActionRotateSigningKeys, ActionControlSyncs, ActionWriteSettings:
+	case ActionWriteApps, ActionWriteConnectors, ActionWriteCredentials, ActionWriteAdmins, ActionRotateSigningKeys, ActionControlSyncs, ActionWriteTrusts, ActionWriteSettings:
 		_, err := requireAdmin(ctx)
 		return err
 	case ActionSelfCredential:

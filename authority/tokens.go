@@ -25,6 +25,17 @@ type accessClaims struct {
 	Kind         string `json:"kind"`
 	AppID        string `json:"app_id,omitempty"`
 	ConnectorID  string `json:"connector_id,omitempty"`
+	// TrustID is set on tokens minted through a grant (a federation
+	// trust): they are checked against it, not a credential (grant.go).
+	TrustID string `json:"tid,omitempty"`
+	// Act is the external subject the grant authenticated (RFC 8693 §4.1).
+	Act *actClaim `json:"act,omitempty"`
+}
+
+// actClaim is RFC 8693's act: who the token's subject is acting for.
+type actClaim struct {
+	Sub string `json:"sub"`
+	Iss string `json:"iss,omitempty"`
 }
 
 type accessHeader struct {
@@ -35,6 +46,20 @@ type accessHeader struct {
 
 // mint signs an access token for cred with the active key.
 func (a *Authority) mint(cred conncred.Credential, now time.Time) (Token, error) {
+	exp := now.Add(a.cfg.TokenTTL)
+	// A token never outlives the credential it was minted from.
+	if cred.ExpiresAt != nil && cred.ExpiresAt.Before(exp) {
+		exp = *cred.ExpiresAt
+	}
+	return a.sign(accessClaims{
+		Iss: a.issuer, Sub: cred.ClientID, Aud: a.issuer,
+		ClientID: cred.ClientID, CredentialID: cred.ID, Kind: string(cred.Kind),
+		AppID: cred.AppID, ConnectorID: cred.ConnectorID,
+	}, now, exp)
+}
+
+// sign fills in claims' times and jti and signs them with the active key.
+func (a *Authority) sign(claims accessClaims, now, exp time.Time) (Token, error) {
 	k, ok := a.keys.active()
 	if !ok {
 		return Token{}, conncred.Errorf(conncred.EInternal, "no signing key")
@@ -43,18 +68,8 @@ func (a *Authority) mint(cred conncred.Credential, now time.Time) (Token, error)
 	if _, err := rand.Read(jti[:]); err != nil {
 		return Token{}, conncred.WrapError(conncred.EInternal, err, "could not make a token id")
 	}
-	exp := now.Add(a.cfg.TokenTTL)
-	// A token never outlives the credential it was minted from.
-	if cred.ExpiresAt != nil && cred.ExpiresAt.Before(exp) {
-		exp = *cred.ExpiresAt
-	}
-	claims := accessClaims{
-		Iss: a.issuer, Sub: cred.ClientID, Aud: a.issuer,
-		Exp: exp.Unix(), Iat: now.Unix(), Nbf: now.Unix(),
-		Jti:      hex.EncodeToString(jti[:]),
-		ClientID: cred.ClientID, CredentialID: cred.ID, Kind: string(cred.Kind),
-		AppID: cred.AppID, ConnectorID: cred.ConnectorID,
-	}
+	claims.Exp, claims.Iat, claims.Nbf = exp.Unix(), now.Unix(), now.Unix()
+	claims.Jti = hex.EncodeToString(jti[:])
 	s, err := signJWS(k.priv, accessHeader{Alg: "EdDSA", Kid: k.kid, Typ: "at+jwt"}, claims)
 	if err != nil {
 		return Token{}, conncred.WrapError(conncred.EInternal, err, "could not sign the access token")
@@ -102,6 +117,9 @@ func (a *Authority) Authenticate(ctx context.Context, token string) (*conncred.P
 	c, err := a.verifyAccessToken(ctx, token, now)
 	if err != nil {
 		return nil, err
+	}
+	if c.TrustID != "" {
+		return a.authenticateGrant(ctx, c)
 	}
 	cred, err := a.creds.get(ctx, c.CredentialID)
 	if err != nil {

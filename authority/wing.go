@@ -79,17 +79,12 @@ func (a *Authority) capError(ctx context.Context, connectorID string, limit conn
 	return conncred.Errorf(conncred.EConflict, "%s", msg)
 }
 
-// Record adds an audit event on behalf of a wing, filling in the time,
-// actor, source and outcome from ctx as the authority's own events are.
-func (a *Authority) Record(ctx context.Context, e conncred.AuditEvent) { a.record(ctx, e) }
+// Record and Now, which the wing also uses, are in grant.go.
 
 // Forget drops a credential from the authentication cache after a wing
 // changed it (a retirement, a revocation), so this node sees the change at
 // once; other nodes see it within the cache's lifetime.
 func (a *Authority) Forget(credentialID string) { a.creds.invalidate(credentialID) }
-
-// Now returns the authority's current time at the store's precision.
-func (a *Authority) Now() time.Time { return a.now() }
 
 // RevokeOwn revokes the credential behind the principal in ctx, which must
 // be a connector credential's token: a connector giving up its own key. It

@@ -43,6 +43,7 @@ const (
 // code that may run without metrics leaves the hooks unset instead.
 type Metrics struct {
 	reg *prometheus.Registry
+	fed federationMetrics // federation.go
 
 	exchanges   *prometheus.CounterVec
 	rateLimited *prometheus.CounterVec

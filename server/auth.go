@@ -9,6 +9,7 @@ import (
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/apitype"
 	"github.com/conncred/conncred/authority"
+	"github.com/conncred/conncred/federation"
 	"github.com/conncred/conncred/internal/hostport"
 )
 
@@ -23,6 +24,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		s.recordFailure("", ip)
 		return oauth(err)
+	}
+	if form.Get("grant_type") == federation.GrantTokenExchange && s.cfg.Federation != nil {
+		return s.handleTokenExchange(w, r, form, ip)
 	}
 	req := authority.TokenRequest{
 		GrantType:     form.Get("grant_type"),

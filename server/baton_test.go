@@ -20,6 +20,7 @@ import (
 	"github.com/conncred/conncred/authority"
 	"github.com/conncred/conncred/baton"
 	"github.com/conncred/conncred/clock"
+	"github.com/conncred/conncred/federation"
 	connectorv2 "github.com/conncred/conncred/gen/c1/connector/v2"
 	batonv1 "github.com/conncred/conncred/gen/c1/connectorapi/baton/v1"
 	"github.com/conncred/conncred/gen/c1/connectorapi/baton/v1/batonv1connect"
@@ -62,8 +63,12 @@ func newBatonEnvWith(t testing.TB, bcfg baton.Config, acfg authority.Config) *ba
 		t.Fatal(err)
 	}
 	svc := baton.New(bcfg, baton.Deps{Store: st, Artifacts: arts, Clock: clk, Log: log, Audit: a.RecordAudit})
-	cfg := Config{Clock: clk, Baton: svc}
-	withLifecycle(&cfg, a, st, clk) // as serve does
+	// Every wing is served, as serve wires them, so the OpenAPI tests that
+	// use this server see every route.
+	fed := federation.New(federation.Config{PublicHost: a.PublicHost(), Keys: federation.KeyConfig{AllowInsecureLoopback: true}}, st, a, clk, log)
+	t.Cleanup(func() { fed.Close() })
+	cfg := Config{Clock: clk, Baton: svc, Federation: fed}
+	withLifecycle(&cfg, a, st, clk)
 	srv := httptest.NewUnstartedServer(New(cfg, a, log))
 	srv.EnableHTTP2 = true
 	srv.StartTLS()

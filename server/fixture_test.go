@@ -22,6 +22,7 @@ import (
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/authority"
 	"github.com/conncred/conncred/clock"
+	"github.com/conncred/conncred/federation"
 	"github.com/conncred/conncred/lifecycle"
 	"github.com/conncred/conncred/secret"
 	"github.com/conncred/conncred/store/sqlite"
@@ -82,6 +83,13 @@ func newEnvWith(t testing.TB, cfg Config, acfg authority.Config, tls bool) *env 
 	t.Cleanup(func() { a.Close() })
 	cfg.Clock = clk
 	withLifecycle(&cfg, a, st, clk)
+	if cfg.Federation == nil {
+		// Trusted issuers in these tests are plain-HTTP servers on
+		// loopback, which only this explicit option admits.
+		fed := federation.New(federation.Config{PublicHost: a.PublicHost(), Keys: federation.KeyConfig{AllowInsecureLoopback: true}}, st, a, clk, log)
+		t.Cleanup(func() { fed.Close() })
+		cfg.Federation = fed
+	}
 	srv := httptest.NewUnstartedServer(New(cfg, a, log))
 	if tls {
 		srv.EnableHTTP2 = true

@@ -135,6 +135,22 @@ func TestOpenAPIResponsesMatchTheDocument(t *testing.T) {
 	c.call("DELETE", pcs+"/"+unknown, bearer(admin), "", 404, true)
 	c.call("DELETE", pcs+"/"+bootstrapID, bearer(admin), "", 400, true)
 
+	// Workload federation trusts.
+	trusts := apitype.PathTrusts
+	b = c.call("POST", trusts, jsonHeaders(admin), `{"issuer":"https://token.actions.githubusercontent.com","condition":"claims.repository == 'acme/connectors'","role":"connector","appId":"`+appID+`","connectorId":"`+connID+`","maxTokenLifetime":"15m"}`, 200, true)
+	trustID := jsonField(t, b, "trust", "id")
+	c.call("POST", trusts, jsonHeaders(admin), `{"issuer":"https://token.actions.githubusercontent.com","condition":"claims.repository ==","role":"admin"}`, 400, true)
+	c.call("POST", trusts, jsonHeaders(admin), `{"issuer":"https://token.actions.githubusercontent.com","condition":"true","role":"connector","appId":"`+appID+`","connectorId":"`+unknown+`"}`, 404, true)
+	c.call("GET", trusts+"?page_size=1&include_deleted=true", bearer(admin), "", 200, true)
+	c.call("GET", trusts+"?include_deleted=maybe", bearer(admin), "", 400, false)
+	c.call("GET", trusts+"/"+trustID, bearer(admin), "", 200, true)
+	c.call("GET", trusts+"/"+unknown, bearer(admin), "", 404, true)
+	c.call("POST", trusts+"/"+trustID, jsonHeaders(admin), `{"trust":{"displayName":"ci"},"updateMask":"displayName"}`, 200, true)
+	c.call("POST", trusts+"/"+trustID, jsonHeaders(admin), `{"trust":{"role":"admin"},"updateMask":"role"}`, 400, true)
+	c.call("POST", trusts+"/"+unknown, jsonHeaders(admin), `{"trust":{"displayName":"x"}}`, 404, true)
+	c.call("DELETE", trusts+"/"+trustID, bearer(admin), "", 200, true)
+	c.call("DELETE", trusts+"/"+unknown, bearer(admin), "", 404, true)
+
 	// Signing keys and audit.
 	c.call("POST", apitype.PathRotateKeys, bearer(admin), "", 200, true)
 	c.call("POST", apitype.PathRotateKeys, jsonHeaders(admin), `{"a":1,"a":2}`, 400, false)
@@ -193,6 +209,10 @@ func TestOpenAPIResponsesMatchTheDocument(t *testing.T) {
 		"rotateCredentialLegacy": {400},
 		"revokePersonalClient":   {400, 404},
 		"getOpenAPI":             {304},
+		"createTrust":            {400, 404},
+		"updateTrust":            {400, 404},
+		"getTrust":               {404},
+		"deleteTrust":            {404},
 	}
 	maps.Copy(statuses, wing)
 	c.requireCovered(statuses)

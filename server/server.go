@@ -21,6 +21,7 @@ import (
 	"github.com/conncred/conncred/authority"
 	"github.com/conncred/conncred/baton"
 	"github.com/conncred/conncred/clock"
+	"github.com/conncred/conncred/federation"
 	"github.com/conncred/conncred/lifecycle"
 )
 
@@ -66,6 +67,9 @@ type Config struct {
 	// DownloadKey signs sync download URLs (default: random per process,
 	// so a URL works on the node that made it).
 	DownloadKey []byte
+	// Federation serves workload federation trusts and the RFC 8693 token
+	// exchange; nil turns both off (the grant is then unsupported).
+	Federation *federation.Service
 	// AccessLog logs every request at info (see accessLog); successful
 	// token exchanges as one line a minute with a count.
 	AccessLog bool
@@ -155,6 +159,7 @@ func (s *Server) routes() {
 	s.lifecycleRoutes()
 	s.batonRoutes()
 	s.batonControlRoutes()
+	s.trustRoutes()
 }
 
 // handle registers h for pattern, behind bearer authentication when authn.

@@ -156,6 +156,13 @@ func TestJSONEveryCommand(t *testing.T) {
 		}, false, []string{"sessionSettings"}, nil},
 		{"settings session test-source-ip", func() []string { return []string{"--cidr", "10.0.0.0/8", "--ip", "10.1.2.3"} }, false, []string{"allowed", "checkedIp"}, nil},
 		{"credential revoke", func() []string { return []string{"--app", ids["app"], "--connector", ids["conn"], "--id", ids["cred"]} }, false, []string{}, nil},
+		{"trust create", func() []string {
+			return []string{"--issuer", "https://token.actions.githubusercontent.com", "--app", ids["app"], "--connector", ids["conn"], "--condition", `claims.repository == "acme/connectors"`}
+		}, false, []string{"trust"}, func(v map[string]any) { ids["trust"] = get(v, "trust", "id") }},
+		{"trust get", func() []string { return []string{"--id", ids["trust"]} }, false, []string{"trust"}, nil},
+		{"trust list", func() []string { return []string{"--all"} }, false, []string{"list", "nextPageToken"}, nil},
+		{"trust update", func() []string { return []string{"--id", ids["trust"], "--max-token-lifetime", "15m"} }, false, []string{"trust"}, nil},
+		{"trust delete", func() []string { return []string{"--id", ids["trust"]} }, false, []string{"trust"}, nil},
 		{"admin create", func() []string { return nil }, false, []string{"client", "clientSecret"}, func(v map[string]any) { ids["admin"] = get(v, "client", "id") }},
 		{"admin get", func() []string { return []string{"--id", ids["admin"]} }, false, []string{"client"}, nil},
 		{"admin list", func() []string { return nil }, false, []string{"list", "nextPageToken"}, nil},

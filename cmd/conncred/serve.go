@@ -18,6 +18,7 @@ import (
 
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/authority"
+	"github.com/conncred/conncred/federation"
 	"github.com/conncred/conncred/internal/connlimit"
 	"github.com/conncred/conncred/internal/fsutil"
 	"github.com/conncred/conncred/lifecycle"
@@ -180,12 +181,13 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	}
 	cfg.PublicHost = publicHost
 	// The wings' stores are the database itself: the metrics wrapper
-	// times the core Store only.
+	// times conncred.Store's methods only, and would hide the wings'.
 	rawStore := store
 	lstore, err := lifecycle.AsStore(store)
 	if err != nil {
 		return err
 	}
+	trusts, hasTrusts := store.(federation.Store)
 	if met != nil {
 		store = met.Store(store)
 	}
@@ -222,6 +224,15 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	life := lifecycle.New(lcfg, auth, lstore, nil)
 	// Source networks are checked at the token exchange and on every call.
 	auth.SetSourceGuard(life)
+	var fed *federation.Service
+	if hasTrusts {
+		fcfg := federation.Config{PublicHost: cfg.PublicHost}
+		if met != nil {
+			fcfg.Observer = met.Federation()
+		}
+		fed = federation.New(fcfg, trusts, auth, nil, log)
+		defer fed.Close()
+	}
 
 	adminFile := filepath.Join(cfg.DataDir, "admin-credential.json")
 	clientID, created, err := bootstrapAdmin(ctx, auth, adminFile)
@@ -244,7 +255,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		met.WatchBaton(func() metrics.BatonStats { return metrics.BatonStats(bsvc.Metrics()) })
 	}
 
-	scfg := server.Config{Baton: bsvc, Lifecycle: life, MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog}
+	scfg := server.Config{Baton: bsvc, Lifecycle: life, MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog, Federation: fed}
 	if met != nil {
 		scfg.Observer = met
 	}
@@ -326,6 +337,9 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		log.Warn("shutdown did not drain every request", "err", err)
 	}
 	// Close flushes lastUsedAt and audit events before the store closes.
+	if fed != nil {
+		_ = fed.Close()
+	}
 	if err := auth.Close(); err != nil {
 		return err
 	}

@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) conncred.Store) {
 		{"Concurrency", concurrencyTests},
 		{"Lifecycle", lifecycleTests},
 		{"Baton", batonTests},
+		{"Trusts", trustTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

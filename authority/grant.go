@@ -1,0 +1,127 @@
+package authority
+
+import (
+	"context"
+	"time"
+
+	"github.com/conncred/conncred"
+)
+
+// Grant is a principal that another package authenticated without a stored
+// credential: a workload federation trust (package federation) that
+// verified a workload's own OIDC token. The authority mints the access token
+// (MintGrant) and, on every later call, asks the package back whether the
+// grant still stands (GrantChecker), so the other package owns its rules and
+// records, and this one keeps the only token format and signing keys.
+type Grant struct {
+	// ID names the grant (the trust id); tokens carry it as "tid".
+	ID       string
+	ClientID string
+	Kind     conncred.CredentialKind
+	// AppID and ConnectorID are set for KindConnector.
+	AppID       string
+	ConnectorID string
+	// Subject and SubjectIssuer are the external identity, carried in the
+	// token's act claim for the audit trail.
+	Subject       string
+	SubjectIssuer string
+	// MaxLifetime caps the token below the server's token TTL (0: no cap
+	// of its own); NotAfter caps it absolutely (zero: none), so a token
+	// never outlives the subject token it was exchanged for.
+	MaxLifetime time.Duration
+	NotAfter    time.Time
+}
+
+// GrantChecker is implemented by the package whose grants the authority
+// mints. CheckGrant returns the grant id's current principal, or an
+// EUnauthenticated error that says why it no longer authenticates (deleted,
+// its connector or app deleted). It is on the path of every API call made
+// with such a token, so it must answer from a cache.
+type GrantChecker interface {
+	CheckGrant(ctx context.Context, id string) (Grant, error)
+}
+
+// grantCheckerBox holds the checker set at wiring time; the authority keeps
+// it in an atomic.Pointer, so a late SetGrantChecker races nothing.
+type grantCheckerBox struct{ c GrantChecker }
+
+// SetGrantChecker installs c. Tokens that carry a grant id are refused
+// until a checker is installed.
+func (a *Authority) SetGrantChecker(c GrantChecker) {
+	a.grants.Store(&grantCheckerBox{c: c})
+}
+
+// MintGrant mints an access token for g. The caller has authenticated g
+// (and recorded its audit event).
+func (a *Authority) MintGrant(ctx context.Context, g Grant) (Token, error) {
+	if g.ID == "" || g.ClientID == "" {
+		return Token{}, conncred.Errorf(conncred.EInternal, "a grant needs an id and a client id")
+	}
+	now := a.now()
+	exp := now.Add(a.cfg.TokenTTL)
+	if g.MaxLifetime > 0 && now.Add(g.MaxLifetime).Before(exp) {
+		exp = now.Add(g.MaxLifetime)
+	}
+	if !g.NotAfter.IsZero() && g.NotAfter.Before(exp) {
+		exp = g.NotAfter
+	}
+	if !exp.After(now) {
+		return Token{}, tokenError(ErrInvalidGrant, "the subject token expires now; get a fresh one")
+	}
+	c := accessClaims{
+		Iss: a.issuer, Sub: g.ClientID, Aud: a.issuer,
+		ClientID: g.ClientID, CredentialID: g.ID, Kind: string(g.Kind),
+		AppID: g.AppID, ConnectorID: g.ConnectorID, TrustID: g.ID,
+	}
+	if g.Subject != "" {
+		c.Act = &actClaim{Sub: g.Subject, Iss: g.SubjectIssuer}
+	}
+	return a.sign(c, now, exp)
+}
+
+// authenticateGrant is Authenticate for a token minted through a grant.
+func (a *Authority) authenticateGrant(ctx context.Context, c accessClaims) (*conncred.Principal, error) {
+	box := a.grants.Load()
+	if box == nil {
+		return nil, conncred.Errorf(conncred.EUnauthenticated, "this token was minted through a workload federation trust, and federation is not enabled on this server")
+	}
+	g, err := box.c.CheckGrant(ctx, c.TrustID)
+	if err != nil {
+		return nil, err
+	}
+	return &conncred.Principal{
+		Kind:         g.Kind,
+		CredentialID: g.ID,
+		ClientID:     g.ClientID,
+		AppID:        g.AppID,
+		ConnectorID:  g.ConnectorID,
+		TokenID:      c.Jti,
+		ExpiresAt:    time.Unix(c.Exp, 0).UTC(),
+		Source:       conncred.SourceFrom(ctx),
+	}, nil
+}
+
+// Record adds an audit event for another package's records (trusts): its
+// id, time, actor, source and outcome are filled in as for the authority's
+// own. It must never carry a secret.
+func (a *Authority) Record(ctx context.Context, e conncred.AuditEvent) {
+	a.record(ctx, e)
+}
+
+// Now returns the authority's clock's time at the store's precision, so
+// another package's records compare with the authority's.
+func (a *Authority) Now() time.Time { return a.now() }
+
+// IsAudience reports whether aud names this server (its public host, issuer
+// or token endpoint, as an assertion's aud may).
+func (a *Authority) IsAudience(aud string) bool { return a.audiences[lower(aud)] }
+
+// PageOptions validates a page request for another package's list; see
+// listOptions.
+func PageOptions(p PageRequest) (conncred.ListOptions, error) { return listOptions(p) }
+
+// NextPage trims the extra record PageOptions asked for and returns the
+// next page's token; see page.
+func NextPage[T any](items []T, opt conncred.ListOptions, id func(T) string) ([]T, string) {
+	return page(items, opt, id)
+}
