@@ -26,15 +26,15 @@ const (
 // dpopAlgs is the challenge's algs parameter (RFC 9449 §7.1).
 const dpopAlgs = dpop.AlgEdDSA + " " + dpop.AlgES256
 
-// requestURLs are the URLs a proof's htu may name for r: the one it was
-// received at, and the public URL clients know the server by (in front of
-// a proxy or a port mapping the two differ).
+// requestURLs are the URLs a proof's htu may name for r: only the public
+// URL clients know the server by (its issuer) with the request's path. The
+// URL the request arrived at is not accepted: it is built from the Host
+// header, which the sender chooses, so accepting it would let a proof made
+// for another server (captured there with its token) be replayed here by
+// naming that server's host. Behind a proxy or a port mapping, the public
+// host is what clients sign for.
 func (s *Server) requestURLs(r *http.Request) []string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return []string{scheme + "://" + r.Host + r.URL.Path, s.auth.Issuer() + r.URL.Path}
+	return []string{s.auth.Issuer() + r.URL.Path}
 }
 
 // tokenProof checks the DPoP proof of a token request, if it carries one,

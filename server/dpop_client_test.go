@@ -1,6 +1,9 @@
 package server
 
 import (
+	"context"
+	"net"
+	"net/http"
 	"testing"
 
 	"github.com/conncred/conncred/authority"
@@ -26,7 +29,17 @@ func TestDPoPGoClient(t *testing.T) {
 			appID, connID := e.setup()
 			_, clientID, sec := e.rotate(appID, connID)
 			s := e.signer()
-			opts := []client.Option{client.WithServerURL(e.srv.URL), client.WithHTTPClient(e.srv.Client()), client.WithClock(e.clock), client.WithDPoP(s)}
+			// The client talks to the server's public URL, as a real client
+			// does (here through a dialer that reaches the test listener,
+			// like a port mapping): DPoP proofs name that URL.
+			hc := e.srv.Client()
+			tr := hc.Transport.(*http.Transport).Clone()
+			addr := e.srv.Listener.Addr().String()
+			tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, network, addr)
+			}
+			hc = &http.Client{Transport: tr}
+			opts := []client.Option{client.WithServerURL(e.auth.Issuer()), client.WithHTTPClient(hc), client.WithClock(e.clock), client.WithDPoP(s)}
 			ts, err := client.NewTokenSource(clientID, sec, opts...)
 			if err != nil {
 				t.Fatal(err)

@@ -78,7 +78,9 @@ func (m *memReplay) UseAssertion(_ context.Context, key string, _ time.Time) err
 
 func (e *env) proof(s *dpop.Signer, method, path, token, nonce string) string {
 	e.t.Helper()
-	p, err := s.Proof(method, e.srv.URL+path, token, nonce)
+	// Clients sign for the server's public URL (its issuer), which is
+	// all htu may name; the test server's own address is not it.
+	p, err := s.Proof(method, e.auth.Issuer()+path, token, nonce)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -86,6 +88,16 @@ func (e *env) proof(s *dpop.Signer, method, path, token, nonce string) string {
 }
 
 // dpopTokenResp asks for a token with a proof by s.
+// proofFor makes a proof for an explicit URL.
+func (e *env) proofFor(s *dpop.Signer, method, url, token string) string {
+	e.t.Helper()
+	p, err := s.Proof(method, url, token, "")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
 func (e *env) dpopTokenResp(clientID, sec string, s *dpop.Signer, nonce string) (*http.Response, map[string]any) {
 	e.t.Helper()
 	resp, b := e.send("POST", apitype.PathToken, map[string]string{
@@ -177,6 +189,10 @@ func TestDPoPBoundTokenOnTheAPI(t *testing.T) {
 		{"proof for another key", "DPoP", e.proof(other, "GET", path, token, ""), dpop.ErrInvalidProof},
 		{"wrong htm", "DPoP", e.proof(s, "POST", path, token, ""), dpop.ErrInvalidProof},
 		{"wrong htu", "DPoP", e.proof(s, "GET", "/api/v1/apps", token, ""), dpop.ErrInvalidProof},
+		// The Host header is the sender's to choose: a proof made for the
+		// address the request arrived at, not the public URL, could have been
+		// made for another server and replayed here.
+		{"htu of the arrival address, not the public URL", "DPoP", e.proofFor(s, "GET", e.srv.URL+path, token), dpop.ErrInvalidProof},
 		{"no ath", "DPoP", e.proof(s, "GET", path, "", ""), dpop.ErrInvalidProof},
 	}
 	for _, tt := range tests {
@@ -419,7 +435,7 @@ func TestDPoPBatonService(t *testing.T) {
 	s := e.signer()
 	_, _, _, token := e.boundToken(s)
 	c := batonv1connect.NewBatonServiceClient(freshConn{e.srv}, e.srv.URL, connect.WithGRPC(),
-		connect.WithInterceptors(dpopInterceptor{token: token, s: s, base: e.srv.URL}))
+		connect.WithInterceptors(dpopInterceptor{token: token, s: s, base: e.auth.Issuer()}))
 	if _, err := c.Hello(context.Background(), connect.NewRequest(hello("host-1"))); err != nil {
 		t.Fatalf("Hello with DPoP: %v", err)
 	}
@@ -427,7 +443,7 @@ func TestDPoPBatonService(t *testing.T) {
 	wantRPCCode(t, "Hello with the bound token as Bearer", err, connect.CodeUnauthenticated)
 	other := e.signer()
 	c = batonv1connect.NewBatonServiceClient(freshConn{e.srv}, e.srv.URL, connect.WithGRPC(),
-		connect.WithInterceptors(dpopInterceptor{token: token, s: other, base: e.srv.URL}))
+		connect.WithInterceptors(dpopInterceptor{token: token, s: other, base: e.auth.Issuer()}))
 	_, err = c.GetTask(context.Background(), connect.NewRequest(&batonv1.BatonServiceGetTaskRequest{HostId: "host-1"}))
 	wantRPCCode(t, "GetTask with a proof by another key", err, connect.CodeUnauthenticated)
 }
