@@ -242,6 +242,23 @@ func (s *Service) ListTasks(ctx context.Context, appID, connectorID string, sync
 	return s.store.ListTasks(ctx, f)
 }
 
+// Artifacts returns the .c1z of each task (Key empty where none was
+// uploaded), for a page of syncs: one lookup per task, at most a page's.
+func (s *Service) Artifacts(ctx context.Context, tasks []Task) ([]Artifact, error) {
+	if _, err := admin(ctx); err != nil {
+		return nil, err
+	}
+	out := make([]Artifact, len(tasks))
+	for i, t := range tasks {
+		a, err := s.store.GetArtifact(ctx, t.ID, KindC1Z)
+		if err != nil && conncred.ErrorCode(err) != conncred.ENotFound {
+			return nil, err
+		}
+		out[i] = a
+	}
+	return out, nil
+}
+
 // GetSync returns one sync of the connector and its artifact (Key empty
 // when none was uploaded).
 func (s *Service) GetSync(ctx context.Context, appID, connectorID, syncID string) (Task, Artifact, error) {

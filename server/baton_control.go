@@ -78,7 +78,7 @@ func syncStatusView(st baton.Status) apitype.SyncStatusResponse {
 		SyncDisabledAt: st.SyncDisabledAt, CanResumeSync: st.CanResumeSync, NextSyncAt: st.NextRunAt,
 	}
 	if st.Cron != "" {
-		out.Schedule = &apitype.SyncSchedule{Cron: st.Cron, TimeZone: st.TimeZone}
+		out.Schedule = &apitype.ScheduleCron{CronSpec: st.Cron, Timezone: st.TimeZone}
 	}
 	return out
 }
@@ -141,7 +141,8 @@ func (s *Server) handleSetSchedule(w http.ResponseWriter, r *http.Request) error
 	if err := s.readJSON(w, r, authority.ActionControlSyncs, &req); err != nil {
 		return err
 	}
-	st, err := b.SetSchedule(r.Context(), r.PathValue("app_id"), r.PathValue("connector_id"), req.Cron, req.TimeZone)
+	spec, tz := req.Spec()
+	st, err := b.SetSchedule(r.Context(), r.PathValue("app_id"), r.PathValue("connector_id"), spec, tz)
 	if err != nil {
 		return err
 	}
@@ -229,9 +230,15 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request, syncOnly bool
 	if err != nil {
 		return err
 	}
+	arts := make([]baton.Artifact, len(tasks))
+	if syncOnly {
+		if arts, err = b.Artifacts(r.Context(), tasks); err != nil {
+			return err
+		}
+	}
 	out := apitype.ListSyncsResponse{List: []*apitype.SyncView{}}
-	for _, t := range tasks {
-		out.List = append(out.List, syncView(t, nil))
+	for i, t := range tasks {
+		out.List = append(out.List, syncView(t, &arts[i]))
 	}
 	if len(tasks) == n {
 		out.NextPageToken = tasks[n-1].ID

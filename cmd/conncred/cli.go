@@ -27,6 +27,9 @@ type clientFlags struct {
 	dataDir     string
 	caFile      string
 	json        bool
+	// streaming drops the whole-request timeout, for a download whose
+	// length has no bound the CLI knows in advance.
+	streaming bool
 }
 
 func (f *clientFlags) register(fs *pflag.FlagSet) {
@@ -92,7 +95,11 @@ func (f *clientFlags) httpClient() (*http.Client, error) {
 		}
 		tr.TLSClientConfig.RootCAs = pool
 	}
-	return &http.Client{Transport: tr, Timeout: 60 * time.Second}, nil
+	hc := &http.Client{Transport: tr, Timeout: 60 * time.Second}
+	if f.streaming {
+		hc.Timeout = 0
+	}
+	return hc, nil
 }
 
 func (f *clientFlags) client() (*client.Client, error) {
