@@ -99,7 +99,9 @@ func TestCLISyncs(t *testing.T) {
 	if code != 0 || !strings.Contains(out, id) || !strings.Contains(out, "finished") || !strings.Contains(out, "3145733") {
 		t.Errorf("sync list: exit %d\n%s\nwant %s finished with 3145733 bytes", code, out, id)
 	}
-	var got struct{ Sync struct{ ID, State, ArtifactSha256 string } }
+	var got struct {
+		Sync struct{ ID, State, ArtifactSha256 string }
+	}
 	e.mustJSON(t, &got, append([]string{"sync", "get", "--id", id}, sargs...)...)
 	if got.Sync.ID != id || got.Sync.State != "finished" || got.Sync.ArtifactSha256 == "" {
 		t.Errorf("sync get: got %+v", got)
