@@ -181,6 +181,13 @@ func (s *Service) Status(ctx context.Context, appID, connectorID string) (Status
 	return s.status(ctx, c)
 }
 
+// StatusOf returns the sync status of a connector the caller has already
+// read through the authority (which authorized it), for the connector
+// record's status, syncDisabledAt and canResumeSync.
+func (s *Service) StatusOf(ctx context.Context, c conncred.Connector) (Status, error) {
+	return s.status(ctx, c)
+}
+
 func (s *Service) status(ctx context.Context, c conncred.Connector) (Status, error) {
 	st, err := s.settings(ctx, c.ID)
 	if err != nil {
