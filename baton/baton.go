@@ -46,6 +46,10 @@ type Config struct {
 	// MaxTasksPerPoll bounds the tasks one GetTasks hands out (default 100,
 	// the protocol's maximum).
 	MaxTasksPerPoll int
+	// OrphanGrace is how long the bytes of an upload may stay uncommitted
+	// before the background pass deletes them (default 1h, twice the
+	// server's 30-minute upload deadline, so no live upload is swept).
+	OrphanGrace time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -66,6 +70,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxUploadBytes <= 0 {
 		c.MaxUploadBytes = 1 << 30
+	}
+	if c.OrphanGrace <= 0 {
+		c.OrphanGrace = time.Hour
 	}
 	if c.MaxTasksPerPoll <= 0 || c.MaxTasksPerPoll > 100 {
 		c.MaxTasksPerPoll = 100
@@ -91,6 +98,8 @@ type Service struct {
 	log       *slog.Logger
 	audit     func(context.Context, conncred.AuditEvent)
 	metrics   *Metrics
+	keys      keyCache
+	orphans   orphans
 }
 
 // New returns a Service.

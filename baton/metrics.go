@@ -9,6 +9,7 @@ type Metrics struct {
 	created, retries, timeouts           atomic.Int64
 	finished, failed, cancelled          atomic.Int64
 	uploads, uploadBytes, uploadsRefused atomic.Int64
+	orphanKeys, orphanChunks             atomic.Int64
 }
 
 func (m *Metrics) ended(state string) {
@@ -28,6 +29,9 @@ type MetricsSnapshot struct {
 	TasksCreated, Retries, Timeouts            int64
 	TasksFinished, TasksFailed, TasksCancelled int64
 	Uploads, UploadBytes, UploadsRefused       int64
+	// OrphanUploadsSwept and OrphanChunksSwept count the uncommitted
+	// uploads (and their stored chunks) the background pass deleted.
+	OrphanUploadsSwept, OrphanChunksSwept int64
 }
 
 // Metrics returns the current counters.
@@ -38,5 +42,6 @@ func (s *Service) Metrics() MetricsSnapshot {
 		TasksCreated: m.created.Load(), Retries: m.retries.Load(), Timeouts: m.timeouts.Load(),
 		TasksFinished: m.finished.Load(), TasksFailed: m.failed.Load(), TasksCancelled: m.cancelled.Load(),
 		Uploads: m.uploads.Load(), UploadBytes: m.uploadBytes.Load(), UploadsRefused: m.uploadsRefused.Load(),
+		OrphanUploadsSwept: m.orphanKeys.Load(), OrphanChunksSwept: m.orphanChunks.Load(),
 	}
 }

@@ -2,14 +2,12 @@ package server
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/conncred/conncred"
@@ -273,8 +271,12 @@ func (s *Server) handleDownloadURL(w http.ResponseWriter, r *http.Request) error
 	if a.Key == "" {
 		return conncred.Errorf(conncred.ENotFound, "sync %s has no uploaded artifact", t.ID)
 	}
+	key, err := s.downloadKey(r, b)
+	if err != nil {
+		return err
+	}
 	exp := s.cfg.Clock.Now().Add(downloadURLTTL).Truncate(time.Second)
-	tok := s.signDownload(t.ID, exp)
+	tok := signDownload(key, t.ID, exp)
 	return writeJSON(w, apitype.DownloadURLResponse{DownloadURL: s.auth.Issuer() + "/api/v1/sync_downloads/" + tok, ExpiresAt: exp.UTC()})
 }
 
@@ -295,7 +297,11 @@ func (s *Server) handleSignedDownload(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	id, ok := s.verifyDownload(r.PathValue("token"))
+	key, err := s.downloadKey(r, b)
+	if err != nil {
+		return err
+	}
+	id, ok := s.verifyDownload(key, r.PathValue("token"))
 	if !ok {
 		return conncred.Errorf(conncred.EPermissionDenied, "this download URL is invalid or expired; ask for a new one with .../syncs/{sync_id}/download_url")
 	}
@@ -322,32 +328,23 @@ func (s *Server) sendArtifact(w http.ResponseWriter, r *http.Request, b *baton.S
 	return nil
 }
 
-var (
-	downloadKeyOnce sync.Once
-	downloadKey     []byte
-)
-
-// downloadKey is the HMAC key of download URLs: Config.DownloadKey, or a random
-// one per process (URLs then work only on the node that made them).
-func (s *Server) downloadKey() []byte {
+// downloadKey is the HMAC key of download URLs: Config.DownloadKey, else
+// the wing's key kept in the database, the same on every node.
+func (s *Server) downloadKey(r *http.Request, b *baton.Service) ([]byte, error) {
 	if len(s.cfg.DownloadKey) > 0 {
-		return s.cfg.DownloadKey
+		return s.cfg.DownloadKey, nil
 	}
-	downloadKeyOnce.Do(func() {
-		downloadKey = make([]byte, 32)
-		_, _ = rand.Read(downloadKey)
-	})
-	return downloadKey
+	return b.DownloadKey(r.Context())
 }
 
-func (s *Server) signDownload(id string, exp time.Time) string {
+func signDownload(key []byte, id string, exp time.Time) string {
 	msg := id + "." + strconv.FormatInt(exp.Unix(), 10)
-	m := hmac.New(sha256.New, s.downloadKey())
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(msg))
 	return msg + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-func (s *Server) verifyDownload(tok string) (string, bool) {
+func (s *Server) verifyDownload(key []byte, tok string) (string, bool) {
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
 		return "", false
@@ -356,7 +353,7 @@ func (s *Server) verifyDownload(tok string) (string, bool) {
 	if err != nil || s.cfg.Clock.Now().Unix() >= exp {
 		return "", false
 	}
-	want := s.signDownload(parts[0], time.Unix(exp, 0))
+	want := signDownload(key, parts[0], time.Unix(exp, 0))
 	if !hmac.Equal([]byte(want), []byte(tok)) {
 		return "", false
 	}

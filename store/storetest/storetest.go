@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) conncred.Store) {
 		{"Ping", []test{{"Answers", testPing}}},
 		{"Concurrency", concurrencyTests},
 		{"Baton", batonTests},
+		{"BatonMore", batonMoreTests},
 		{"Trusts", trustTests},
 	}
 	for _, g := range groups {
