@@ -50,6 +50,11 @@ type Config struct {
 	// before the background pass deletes them (default 1h, twice the
 	// server's 30-minute upload deadline, so no live upload is swept).
 	OrphanGrace time.Duration
+	// HelloGrace is how long a host may poll without a Hello on record
+	// before it is sent a hello task (default 1m: baton-sdk v0.2.x's first
+	// poll overtakes its start-up Hello, which may wait for the connector
+	// subprocess to start).
+	HelloGrace time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -70,6 +75,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxUploadBytes <= 0 {
 		c.MaxUploadBytes = 1 << 30
+	}
+	if c.HelloGrace <= 0 {
+		c.HelloGrace = time.Minute
 	}
 	if c.OrphanGrace <= 0 {
 		c.OrphanGrace = time.Hour
@@ -100,6 +108,7 @@ type Service struct {
 	metrics   *Metrics
 	keys      keyCache
 	orphans   orphans
+	hello     helloState
 }
 
 // New returns a Service.

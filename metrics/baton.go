@@ -11,6 +11,7 @@ type BatonStats struct {
 	TasksFinished, TasksFailed, TasksCancelled int64
 	Uploads, UploadBytes, UploadsRefused       int64
 	OrphanUploadsSwept, OrphanChunksSwept      int64
+	HelloTasks                                 int64
 }
 
 // WatchBaton exports the BatonService's counters, read from stats at every
@@ -36,5 +37,6 @@ func (m *Metrics) WatchBaton(stats func() BatonStats) {
 		counter("uploads_refused_total", "Uploads refused (bad stream, checksum, size, task).", func(s BatonStats) int64 { return s.UploadsRefused }),
 		counter("orphan_uploads_swept_total", "Uploads left uncommitted (a node died mid-upload) whose stored chunks were deleted.", func(s BatonStats) int64 { return s.OrphanUploadsSwept }),
 		counter("orphan_chunks_swept_total", "Stored chunks of uncommitted uploads deleted.", func(s BatonStats) int64 { return s.OrphanChunksSwept }),
+		counter("hello_tasks_total", "Hello tasks sent to hosts that poll without a Hello on record.", func(s BatonStats) int64 { return s.HelloTasks }),
 	)
 }
