@@ -85,27 +85,47 @@ type Download struct {
 }
 
 // OpenSync starts the download of a sync's artifact (.c1z). The caller
-// streams Body and checks its SHA-256 against GetSync's ArtifactHash.
+// streams Body and checks its SHA-256 against GetSync's ArtifactHash. A
+// DPoP-bound token is sent with a proof, as do sends it, and a refusal
+// for want of the server's nonce is retried once with it.
 func (c *Client) OpenSync(ctx context.Context, appID, connectorID, syncID string) (*Download, error) {
 	tok, err := c.tokens.Token()
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+syncPath(appID, connectorID, syncID)+"/download", nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		defer resp.Body.Close()
-		var e apitype.Error
+	u := c.base + syncPath(appID, connectorID, syncID) + "/download"
+	for attempt := 0; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, err
+		}
+		bound := c.source.dpop != nil && tok.TokenType == "DPoP"
+		if bound {
+			req.Header.Set("Authorization", "DPoP "+tok.AccessToken)
+			if err := setProof(req, c.source.dpop, c.source.nonces, tok.AccessToken); err != nil {
+				return nil, err
+			}
+		} else {
+			req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		}
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode == http.StatusOK {
+			if bound {
+				c.source.nonces.update(resp)
+			}
+			return &Download{Body: resp.Body, Size: resp.ContentLength}, nil
+		}
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		retry := bound && attempt == 0 && resp.StatusCode == http.StatusUnauthorized && c.source.nonces.update(resp)
+		if retry {
+			continue
+		}
+		var e apitype.Error
 		_ = json.Unmarshal(b, &e)
 		return nil, &APIError{StatusCode: resp.StatusCode, Code: e.Code, Message: e.Message}
 	}
-	return &Download{Body: resp.Body, Size: resp.ContentLength}, nil
 }
