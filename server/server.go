@@ -65,8 +65,8 @@ type Config struct {
 	// Baton, when set, is served as the BatonService (baton.go) and the
 	// sync control API (baton_control.go).
 	Baton *baton.Service
-	// DownloadKey signs sync download URLs (default: random per process,
-	// so a URL works on the node that made it).
+	// DownloadKey signs sync download URLs (default: the baton wing's key
+	// in the database, so a URL made on one node works on every node).
 	DownloadKey []byte
 	// Federation serves workload federation trusts and the RFC 8693 token
 	// exchange; nil turns both off (the grant is then unsupported).

@@ -29,6 +29,9 @@ type clientFlags struct {
 	caFile      string
 	json        bool
 	dpop        bool
+	// streaming drops the whole-request timeout, for a download whose
+	// length has no bound the CLI knows in advance.
+	streaming bool
 }
 
 func (f *clientFlags) register(fs *pflag.FlagSet) {
@@ -95,7 +98,11 @@ func (f *clientFlags) httpClient() (*http.Client, error) {
 		}
 		tr.TLSClientConfig.RootCAs = pool
 	}
-	return &http.Client{Transport: tr, Timeout: 60 * time.Second}, nil
+	hc := &http.Client{Transport: tr, Timeout: 60 * time.Second}
+	if f.streaming {
+		hc.Timeout = 0
+	}
+	return hc, nil
 }
 
 func (f *clientFlags) client() (*client.Client, error) {

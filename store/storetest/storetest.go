@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) conncred.Store) {
 		{"Concurrency", concurrencyTests},
 		{"Lifecycle", lifecycleTests},
 		{"Baton", batonTests},
+		{"BatonMore", batonMoreTests},
 		{"Trusts", trustTests},
 		{"DPoP", dpopTests},
 	}
