@@ -141,7 +141,8 @@ func (s *Server) handleSetSchedule(w http.ResponseWriter, r *http.Request) error
 	if err := s.readJSON(w, r, authority.ActionControlSyncs, &req); err != nil {
 		return err
 	}
-	st, err := b.SetSchedule(r.Context(), r.PathValue("app_id"), r.PathValue("connector_id"), req.Cron, req.TimeZone)
+	spec, tz := req.Schedule()
+	st, err := b.SetSchedule(r.Context(), r.PathValue("app_id"), r.PathValue("connector_id"), spec, tz)
 	if err != nil {
 		return err
 	}

@@ -174,6 +174,7 @@ func TestOpenAPIResponsesMatchTheDocument(t *testing.T) {
 	dl := jsonField(t, b, "downloadUrl")
 	c.call("GET", dl[strings.Index(dl, "/api/"):], nil, "", 200, true)
 	c.call("GET", "/api/v1/sync_downloads/forged.1.x", nil, "", 403, true)
+	c.call("POST", sc+"/schedule", jsonHeaders(admin), `{"cron":{"cronSpec":"0 3 * * *","timezone":"Europe/Berlin"}}`, 200, true)
 	c.call("POST", sc+"/schedule", jsonHeaders(admin), `{"cron":"0 3 * * *","timeZone":"Europe/Berlin"}`, 200, true)
 	c.call("POST", sc+"/schedule", jsonHeaders(admin), `{"cron":"sometimes"}`, 400, true)
 	c.call("POST", sc+"/force_sync", bearer(admin), "", 200, true)
