@@ -142,6 +142,13 @@ type Connector struct {
 	CreatedAt   *time.Time `json:"createdAt"`
 	UpdatedAt   *time.Time `json:"updatedAt"`
 	DeletedAt   *time.Time `json:"deletedAt"`
+
+	// The sync state, as the official record carries it (the SDK's
+	// Connector.ConnectorStatus, SyncDisabledAt, CanResumeSync). Absent
+	// where the server runs no connector tasks.
+	Status         *ConnectorSyncStatus `json:"status,omitempty"`
+	SyncDisabledAt *time.Time           `json:"syncDisabledAt,omitempty"`
+	CanResumeSync  *bool                `json:"canResumeSync,omitempty"`
 }
 
 // ConnectorView wraps a connector with the links ConductorOne's API adds.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -123,5 +124,61 @@ func TestScheduleBodyForms(t *testing.T) {
 				t.Errorf("cron: got %q, want %q", st.Cron, tc.wantCron)
 			}
 		})
+	}
+}
+
+// TestConnectorRecordCarriesSyncStatus: the official Go SDK's Connector.Get
+// reads a connector's sync state from the connector record (status,
+// syncDisabledAt, canResumeSync); conncred once returned those only from
+// its control calls, so the SDK saw a connector with no status at all.
+func TestConnectorRecordCarriesSyncStatus(t *testing.T) {
+	e := newBatonEnv(t, baton.Config{})
+	appID, connID, _, _ := e.completeSync(100)
+	get := "/api/v1/apps/" + appID + "/connectors/" + connID
+	record := func(tb testing.TB, label string) map[string]any {
+		tb.Helper()
+		st, m := e.api("GET", get, e.admin, nil)
+		if st != 200 {
+			tb.Fatalf("%s: GET connector: %d %v", label, st, m)
+		}
+		c, _ := m["connectorView"].(map[string]any)["connector"].(map[string]any)
+		_, lm := e.api("GET", "/api/v1/apps/"+appID+"/connectors", e.admin, nil)
+		list, _ := lm["list"].([]any)
+		if len(list) != 1 {
+			tb.Fatalf("%s: list: %v", label, lm)
+		}
+		lc := list[0].(map[string]any)["connector"].(map[string]any)
+		if got, want := fmt.Sprint(lc["status"], lc["canResumeSync"]), fmt.Sprint(c["status"], c["canResumeSync"]); got != want {
+			tb.Errorf("%s: list says %s, get says %s", label, got, want)
+		}
+		return c
+	}
+	statusOf := func(c map[string]any) string {
+		s, _ := c["status"].(map[string]any)
+		return fmt.Sprint(s["status"])
+	}
+
+	c := record(t, "after a finished sync")
+	if got, want := statusOf(c), "SYNC_STATUS_DONE"; got != want {
+		t.Errorf("status after a finished sync: got %q, want %q (record %v)", got, want, c)
+	}
+	if s, _ := c["status"].(map[string]any); s["completedAt"] == nil {
+		t.Errorf("status after a finished sync has no completedAt: %v", s)
+	}
+	if got, want := c["canResumeSync"], false; got != want {
+		t.Errorf("canResumeSync: got %v, want %v", got, want)
+	}
+
+	e.forceSync(appID, connID)
+	if got, want := statusOf(record(t, "after force_sync")), "SYNC_STATUS_RUNNING"; got != want {
+		t.Errorf("status after force_sync: got %q, want %q", got, want)
+	}
+
+	if st, m := e.api("POST", get+"/pause", e.admin, map[string]any{}); st != 200 {
+		t.Fatalf("pause: %d %v", st, m)
+	}
+	c = record(t, "after pause")
+	if c["syncDisabledAt"] == nil || c["canResumeSync"] != true {
+		t.Errorf("after pause: syncDisabledAt %v canResumeSync %v, want set and true", c["syncDisabledAt"], c["canResumeSync"])
 	}
 }
