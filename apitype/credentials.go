@@ -16,6 +16,10 @@ type RotateCredentialRequest struct {
 	DisplayName string     `json:"displayName,omitempty"`
 	Expires     Duration   `json:"expires,omitempty"`
 	ExpiresTime *time.Time `json:"expiresTime,omitempty"`
+	// The lifecycle options (conncred extensions; see apitype/lifecycle.go).
+	RetirePreviousAfter Duration   `json:"retirePreviousAfter,omitempty"`
+	RetireCredentialID  string     `json:"retireCredentialId,omitempty"`
+	PublicKey           *PublicJWK `json:"publicKey,omitempty"`
 }
 
 // Validate reports what is wrong with the request; appId and connectorId are
@@ -30,15 +34,28 @@ func (r *RotateCredentialRequest) Validate() error {
 	if r.Expires != 0 && r.ExpiresTime != nil {
 		return conncred.Errorf(conncred.EInvalid, "give expires or expiresTime, not both")
 	}
-	return nil
+	if r.RetirePreviousAfter < 0 {
+		return conncred.Errorf(conncred.EInvalid, "retirePreviousAfter must be a positive duration such as \"24h\"")
+	}
+	return checkText("retireCredentialId", r.RetireCredentialID, MaxIDLen)
+}
+
+// HasLifecycle reports whether the request uses a lifecycle option, which
+// package lifecycle serves.
+func (r *RotateCredentialRequest) HasLifecycle() bool {
+	return r.RetirePreviousAfter != 0 || r.RetireCredentialID != "" || r.PublicKey != nil
 }
 
 // RotateCredentialResponse is the body of a rotate on either path. The secret
 // is both inside the credential (SDK 1.26 and later read it there) and at the
 // top level (the legacy SDK reads it there).
 type RotateCredentialResponse struct {
-	Credential   *ConnectorCredential `json:"credential"`
-	ClientSecret string               `json:"clientSecret"`
+	Credential *ConnectorCredential `json:"credential"`
+	// ClientSecret is absent when the caller brought the public key.
+	ClientSecret string `json:"clientSecret,omitempty"`
+	// Retired lists the credentials the rotate gave an expiry (conncred
+	// extension: retirePreviousAfter, self-rotation).
+	Retired []*ConnectorCredential `json:"retired,omitempty"`
 }
 
 // CredentialResponse is the body of a credential get.

@@ -118,6 +118,7 @@ type Authority struct {
 	keys     *keyRing
 	lastUsed *lastUsedWriter
 	audit    *auditor
+	guard    atomic.Pointer[SourceGuard]     // nil: every source allowed (SetSourceGuard)
 	grants   atomic.Pointer[grantCheckerBox] // grant.go
 
 	closeOnce sync.Once

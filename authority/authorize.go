@@ -19,19 +19,32 @@ const (
 	ActionWriteCredentials  Action = "credentials:write" // rotate, revoke connector credentials
 	ActionWriteAdmins       Action = "admins:write"      // create, revoke admin clients
 	ActionRotateSigningKeys Action = "signing_keys:rotate"
-	ActionControlSyncs      Action = "syncs:control" // force_sync, pause, resume, schedule
-	ActionWriteTrusts       Action = "trusts:write"  // create, update, delete workload federation trusts
+	ActionControlSyncs      Action = "syncs:control"  // force_sync, pause, resume, schedule
+	ActionWriteTrusts       Action = "trusts:write"   // create, update, delete workload federation trusts
+	ActionWriteSettings     Action = "settings:write" // session settings, source limits (package lifecycle)
+	// ActionSelfCredential is a connector rotating or revoking the
+	// credential its token was minted from: only a connector credential may.
+	ActionSelfCredential Action = "credentials:self"
 )
 
 // Authorize reports whether the principal in ctx may perform action: nil,
 // or an EUnauthenticated / EPermissionDenied error that says why not. Every
-// action it knows today is an admin's; a connector credential may only
-// introspect and read itself, which take no body.
+// action but ActionSelfCredential is an admin's; a connector credential may
+// otherwise only introspect and read itself, which take no body.
 func (a *Authority) Authorize(ctx context.Context, action Action) error {
 	switch action {
-	case ActionWriteApps, ActionWriteConnectors, ActionWriteCredentials, ActionWriteAdmins, ActionRotateSigningKeys, ActionControlSyncs, ActionWriteTrusts:
+	case ActionWriteApps, ActionWriteConnectors, ActionWriteCredentials, ActionWriteAdmins, ActionRotateSigningKeys, ActionControlSyncs, ActionWriteTrusts, ActionWriteSettings:
 		_, err := requireAdmin(ctx)
 		return err
+	case ActionSelfCredential:
+		p := conncred.PrincipalFrom(ctx)
+		if p == nil {
+			return conncred.Errorf(conncred.EUnauthenticated, "authentication required")
+		}
+		if p.IsSystem() || p.Kind != conncred.KindConnector {
+			return conncred.Errorf(conncred.EPermissionDenied, "only a connector credential's token can rotate or revoke itself; admins use the credential routes")
+		}
+		return nil
 	default:
 		// An action without a rule is a programming error; refusing it
 		// keeps a typo in a handler from opening anything.

@@ -29,7 +29,7 @@ func (a *Authority) RotateCredential(ctx context.Context, appID, connectorID str
 		return conncred.Credential{}, secret.Secret{}, a.rotateNotFound(ctx, appID, err)
 	}
 	c := conncred.Credential{Kind: conncred.KindConnector, AppID: appID, ConnectorID: connectorID}
-	c, s, err := a.createCredential(ctx, c, secret.SuffixConnector, opt)
+	c, s, err := a.createCredential(ctx, c, secret.SuffixConnector, opt, nil, a.store.CreateCredential)
 	if err != nil {
 		return conncred.Credential{}, secret.Secret{}, a.rotateNotFound(ctx, appID, err)
 	}
@@ -51,17 +51,27 @@ func (a *Authority) rotateNotFound(ctx context.Context, appID string, err error)
 	return err
 }
 
+// Inserter stores a new credential under an active-credential cap, as
+// conncred.Store.CreateCredential does. A wing passes its own to write more
+// in the same transaction (package lifecycle retires older credentials).
+type Inserter func(ctx context.Context, c conncred.Credential, limit conncred.ActiveLimit) error
+
 // createCredential fills in c's key, client id, name and times, and stores
-// it under the active-credential cap.
-func (a *Authority) createCredential(ctx context.Context, c conncred.Credential, suffix string, opt CredentialOptions) (conncred.Credential, secret.Secret, error) {
+// it with insert under the active-credential cap. With pub nil it generates
+// the key and returns its secret; with pub given (a key the caller brought)
+// it returns a zero Secret, as the server never had one.
+func (a *Authority) createCredential(ctx context.Context, c conncred.Credential, suffix string, opt CredentialOptions, pub []byte, insert Inserter) (conncred.Credential, secret.Secret, error) {
 	now := a.now()
 	exp, err := a.expiry(now, opt)
 	if err != nil {
 		return conncred.Credential{}, secret.Secret{}, err
 	}
-	pub, s, err := secret.Generate()
-	if err != nil {
-		return conncred.Credential{}, secret.Secret{}, conncred.WrapError(conncred.EInternal, err, "could not generate a key")
+	var s secret.Secret
+	if pub == nil {
+		pub, s, err = secret.Generate()
+		if err != nil {
+			return conncred.Credential{}, secret.Secret{}, conncred.WrapError(conncred.EInternal, err, "could not generate a key")
+		}
 	}
 	limit := conncred.ActiveLimit{Now: now}
 	if c.Kind == conncred.KindConnector && a.cfg.MaxActiveCredentials > 0 {
@@ -84,7 +94,7 @@ func (a *Authority) createCredential(ctx context.Context, c conncred.Credential,
 		} else {
 			c.DisplayName = id.Name
 		}
-		err = a.store.CreateCredential(ctx, c, limit)
+		err = insert(ctx, c, limit)
 		if err == nil {
 			return c, s, nil
 		}
@@ -97,8 +107,7 @@ func (a *Authority) createCredential(ctx context.Context, c conncred.Credential,
 			if _, gerr := a.store.GetCredentialByClientID(ctx, c.ClientID); gerr == nil && attempt < 5 {
 				continue
 			}
-			return conncred.Credential{}, secret.Secret{}, conncred.Errorf(conncred.EConflict,
-				"connector %s already has %d active credentials, the maximum; revoke one before rotating", c.ConnectorID, limit.MaxActive)
+			return conncred.Credential{}, secret.Secret{}, a.capError(ctx, c.ConnectorID, limit, err)
 		default:
 			return conncred.Credential{}, secret.Secret{}, err
 		}
@@ -262,7 +271,7 @@ func (a *Authority) CreateAdmin(ctx context.Context, opt CredentialOptions) (con
 	if _, err := requireAdmin(ctx); err != nil {
 		return conncred.Credential{}, secret.Secret{}, err
 	}
-	c, s, err := a.createCredential(ctx, conncred.Credential{Kind: conncred.KindAdmin}, secret.SuffixPersonal, opt)
+	c, s, err := a.createCredential(ctx, conncred.Credential{Kind: conncred.KindAdmin}, secret.SuffixPersonal, opt, nil, a.store.CreateCredential)
 	if err != nil {
 		return conncred.Credential{}, secret.Secret{}, err
 	}

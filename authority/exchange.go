@@ -149,6 +149,16 @@ func (a *Authority) exchange(ctx context.Context, req TokenRequest) (Token, *con
 		te.Reason = "expired credential used"
 		return Token{}, &cred, claimed, te
 	}
+	// The caller holds the key; where it may use it from is checked before
+	// the replay record, so a refused assertion does not burn a record.
+	if err := a.checkSource(ctx, cred); err != nil {
+		if code := conncred.ErrorCode(err); code != conncred.EPermissionDenied {
+			return Token{}, &cred, claimed, err
+		}
+		te := tokenError(ErrInvalidClient, conncred.ErrorMessage(err))
+		te.Reason = "source address not allowed"
+		return Token{}, &cred, claimed, te
+	}
 	// The replay record lives as long as the assertion could be accepted.
 	if err := a.store.UseAssertion(ctx, replayKey(exp, cl.Iss, cl.Jti, jws), exp.Add(a.cfg.ClockSkew)); err != nil {
 		if conncred.ErrorCode(err) == conncred.EConflict {

@@ -57,6 +57,7 @@ const (
 	ReasonRevoked              = "credential_revoked"     //
 	ReasonExpired              = "credential_expired"     //
 	ReasonReplayed             = "assertion_replayed"     // the assertion was used before
+	ReasonSourceNotAllowed     = "source_not_allowed"     // the credential may not be used from this address (SetSourceGuard)
 	ReasonOther                = "other"                  // a refusal not named above (a new check)
 	ReasonUnavailable          = "store_unavailable"      // OutcomeError: the database did not answer
 	ReasonInternal             = "internal"               // OutcomeError: anything else
@@ -69,7 +70,7 @@ var (
 	RefusalReasons = []string{
 		ReasonInvalidRequest, ReasonUnsupportedGrantType, ReasonMalformed, ReasonClientID,
 		ReasonAudience, ReasonAssertionTime, ReasonUnknownClient, ReasonBadSignature,
-		ReasonRevoked, ReasonExpired, ReasonReplayed, ReasonOther,
+		ReasonRevoked, ReasonExpired, ReasonReplayed, ReasonSourceNotAllowed, ReasonOther,
 	}
 	ErrorReasons = []string{ReasonUnavailable, ReasonInternal}
 )
@@ -120,6 +121,7 @@ var refusalReasons = []struct{ prefix, reason string }{
 	{"this credential has been revoked", ReasonRevoked},
 	{"expired credential used", ReasonExpired},
 	{"this client_assertion has already been used", ReasonReplayed},
+	{"source address not allowed", ReasonSourceNotAllowed},
 	{"client_assertion aud", ReasonAudience},
 	{"client_assertion is malformed", ReasonMalformed},
 	{"client_assertion claims", ReasonMalformed},

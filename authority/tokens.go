@@ -134,6 +134,9 @@ func (a *Authority) Authenticate(ctx context.Context, token string) (*conncred.P
 	if cred.ExpiresAt != nil && !now.Before(*cred.ExpiresAt) {
 		return nil, conncred.Errorf(conncred.EUnauthenticated, "the credential this token was minted from has expired")
 	}
+	if err := a.checkSource(ctx, cred); err != nil {
+		return nil, err
+	}
 	return &conncred.Principal{
 		Kind:         cred.Kind,
 		CredentialID: cred.ID,
@@ -194,7 +197,9 @@ func (a *Authority) IntrospectToken(ctx context.Context, token string) (TokenInf
 	}
 	p, err := a.Authenticate(ctx, token)
 	if err != nil {
-		if conncred.ErrorCode(err) == conncred.EUnauthenticated {
+		// EPermissionDenied: the token's credential may not be used from
+		// here (its source networks); to this caller it is not active.
+		if code := conncred.ErrorCode(err); code == conncred.EUnauthenticated || code == conncred.EPermissionDenied {
 			return TokenInfo{Active: false}, nil
 		}
 		return TokenInfo{}, err

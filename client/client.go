@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -211,22 +212,32 @@ func credentialsPath(appID, connectorID string) string {
 	return connectorsPath(appID) + "/" + url.PathEscape(connectorID) + "/credentials"
 }
 
-// RotateOptions are the optional inputs of a rotate.
+// RotateOptions are the optional inputs of a rotate. The last three are
+// the lifecycle options of a connector credential (see Rotate); an admin
+// create refuses them.
 type RotateOptions struct {
 	DisplayName string
 	Expires     time.Duration
 	ExpiresTime *time.Time
+	// RetirePreviousAfter, when positive, gives the connector's other
+	// usable credentials (or only RetireCredentialID) an expiry this long
+	// from now, in the rotate's transaction.
+	RetirePreviousAfter time.Duration
+	RetireCredentialID  string
+	// PublicKey is a key the caller brought: the server makes none, and
+	// the answer carries no secret.
+	PublicKey ed25519.PublicKey
 }
 
 // RotateCredential adds a credential to a connector. The secret comes back
 // on its own, never inside the returned metadata, and cannot print itself.
+// With opt.PublicKey set there is no secret (use Rotate to tell).
 func (c *Client) RotateCredential(ctx context.Context, appID, connectorID string, opt RotateOptions) (*ConnectorCredential, secret.Secret, error) {
-	var out apitype.RotateCredentialResponse
-	req := apitype.RotateCredentialRequest{AppID: appID, ConnectorID: connectorID, DisplayName: opt.DisplayName, Expires: apitype.Duration(opt.Expires), ExpiresTime: opt.ExpiresTime}
-	if err := c.do(ctx, http.MethodPost, "/api/v1/apps/connectors/credentials", nil, req, &out); err != nil {
+	r, err := c.Rotate(ctx, appID, connectorID, opt)
+	if err != nil {
 		return nil, secret.Secret{}, err
 	}
-	return splitSecret(out.Credential, out.ClientSecret)
+	return r.Credential, r.Secret, nil
 }
 
 func splitSecret(cred *ConnectorCredential, top string) (*ConnectorCredential, secret.Secret, error) {
@@ -264,6 +275,9 @@ func (c *Client) RevokeCredential(ctx context.Context, appID, connectorID, id st
 
 // CreateAdmin creates an admin (personal client) credential.
 func (c *Client) CreateAdmin(ctx context.Context, opt RotateOptions) (*ConnectorCredential, secret.Secret, error) {
+	if opt.RetirePreviousAfter != 0 || opt.RetireCredentialID != "" || opt.PublicKey != nil {
+		return nil, secret.Secret{}, fmt.Errorf("an admin credential takes no retirePreviousAfter, retireCredentialId or publicKey")
+	}
 	var out apitype.PersonalClientResponse
 	req := apitype.CreateAdminRequest{DisplayName: opt.DisplayName, Expires: apitype.Duration(opt.Expires), ExpiresTime: opt.ExpiresTime}
 	if err := c.do(ctx, http.MethodPost, apitype.PathPersonalClients, nil, req, &out); err != nil {

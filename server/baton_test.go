@@ -67,7 +67,9 @@ func newBatonEnvWith(t testing.TB, bcfg baton.Config, acfg authority.Config) *ba
 	// use this server see every route.
 	fed := federation.New(federation.Config{PublicHost: a.PublicHost(), Keys: federation.KeyConfig{AllowInsecureLoopback: true}}, st, a, clk, log)
 	t.Cleanup(func() { fed.Close() })
-	srv := httptest.NewUnstartedServer(New(Config{Clock: clk, Baton: svc, Federation: fed}, a, log))
+	cfg := Config{Clock: clk, Baton: svc, Federation: fed}
+	withLifecycle(&cfg, a, st, clk)
+	srv := httptest.NewUnstartedServer(New(cfg, a, log))
 	srv.EnableHTTP2 = true
 	srv.StartTLS()
 	t.Cleanup(srv.Close)

@@ -48,6 +48,9 @@ func (s *Server) handleRotateLegacy(w http.ResponseWriter, r *http.Request) erro
 // rotate answers both eras at once: the secret is inside the credential
 // (read by SDK 1.26+) and at the top level (read by older SDKs).
 func (s *Server) rotate(w http.ResponseWriter, r *http.Request, appID, connectorID string, req apitype.RotateCredentialRequest) error {
+	if req.HasLifecycle() {
+		return s.rotateLifecycle(w, r, appID, connectorID, req)
+	}
 	c, sec, err := s.auth.RotateCredential(r.Context(), appID, connectorID, credentialOptions(req.DisplayName, req.Expires, req.ExpiresTime))
 	if err != nil {
 		return err

@@ -23,6 +23,7 @@ import (
 	"github.com/conncred/conncred/authority"
 	"github.com/conncred/conncred/clock"
 	"github.com/conncred/conncred/federation"
+	"github.com/conncred/conncred/lifecycle"
 	"github.com/conncred/conncred/secret"
 	"github.com/conncred/conncred/store/sqlite"
 )
@@ -81,6 +82,7 @@ func newEnvWith(t testing.TB, cfg Config, acfg authority.Config, tls bool) *env 
 	}
 	t.Cleanup(func() { a.Close() })
 	cfg.Clock = clk
+	withLifecycle(&cfg, a, st, clk)
 	if cfg.Federation == nil {
 		// Trusted issuers in these tests are plain-HTTP servers on
 		// loopback, which only this explicit option admits.
@@ -240,4 +242,13 @@ func str(m map[string]any, path ...string) string {
 	}
 	s, _ := cur.(string)
 	return s
+}
+
+// withLifecycle registers the lifecycle wing as serve does, unless cfg
+// has one already: its routes, and its source guard on the authority.
+func withLifecycle(cfg *Config, a *authority.Authority, st lifecycle.Store, clk clock.Clock) {
+	if cfg.Lifecycle == nil {
+		cfg.Lifecycle = lifecycle.New(lifecycle.Config{}, a, st, clk)
+		a.SetSourceGuard(cfg.Lifecycle)
+	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/conncred/conncred/baton"
 	"github.com/conncred/conncred/clock"
 	"github.com/conncred/conncred/federation"
+	"github.com/conncred/conncred/lifecycle"
 )
 
 // Config holds the HTTP layer's limits. Zero values take the defaults noted.
@@ -72,6 +73,10 @@ type Config struct {
 	// AccessLog logs every request at info (see accessLog); successful
 	// token exchanges as one line a minute with a count.
 	AccessLog bool
+	// Lifecycle serves overlap rotation, self-rotation, keys brought by
+	// the caller and source-network settings (lifecycle.go); nil leaves
+	// those routes out and refuses the rotate options.
+	Lifecycle *lifecycle.Service
 	// Observer receives request metrics (metrics.go); nil: none. It is
 	// installed by Handler.
 	Observer Observer
@@ -151,6 +156,7 @@ func (s *Server) routes() {
 	s.connectorRoutes()
 	s.credentialRoutes()
 	s.adminRoutes()
+	s.lifecycleRoutes()
 	s.batonRoutes()
 	s.batonControlRoutes()
 	s.trustRoutes()

@@ -19,6 +19,7 @@ import (
 
 	"github.com/conncred/conncred/authority"
 	"github.com/conncred/conncred/federation"
+	"github.com/conncred/conncred/lifecycle"
 	"github.com/conncred/conncred/server"
 	"github.com/conncred/conncred/store/sqlite"
 )
@@ -47,9 +48,12 @@ func newCLIEnv(t *testing.T) *cliEnv {
 	if err := bootstrap(ctx, a, filepath.Join(dir, "admin-credential.json"), &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
+	// The wings are registered as serve registers them.
+	life := lifecycle.New(lifecycle.Config{}, a, st, nil)
+	a.SetSourceGuard(life)
 	fed := federation.New(federation.Config{PublicHost: a.PublicHost()}, st, a, nil, nil)
 	t.Cleanup(func() { fed.Close() })
-	srv := httptest.NewTLSServer(server.New(server.Config{Federation: fed}, a, slog.New(slog.DiscardHandler)))
+	srv := httptest.NewTLSServer(server.New(server.Config{Federation: fed, Lifecycle: life}, a, slog.New(slog.DiscardHandler)))
 	t.Cleanup(srv.Close)
 	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
 	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), ca, 0o644); err != nil {

@@ -12,9 +12,10 @@ import (
 const secretWarning = "conncred: this is the only time the client secret is shown; store it now (it is not kept by the server and cannot be shown again)"
 
 func credentialCmd() *cobra.Command {
-	return group("credential", "rotate, get, list and revoke connector credentials",
+	return group("credential", "rotate, get, list and revoke connector credentials; self-rotate; source networks",
 		"  conncred credential list --app 2HErg7BRmNdHgX8sTCWVq4E1fyh --connector 2HErg7BRmNdHgX8sTCWVq4E1fyz",
-		credentialRotateCmd(), credentialGetCmd(), credentialListCmd(), credentialRevokeCmd())
+		credentialRotateCmd(), credentialGetCmd(), credentialListCmd(), credentialRevokeCmd(),
+		credentialSelfRotateCmd(), credentialSelfRevokeCmd(), credentialSourceLimitCmd())
 }
 
 // credentialFlags name a connector's credentials: --app, --connector, and
@@ -46,14 +47,19 @@ func (c *credentialFlags) required(withID bool) []required {
 func credentialRotateCmd() *cobra.Command {
 	var f credentialFlags
 	var opt rotateFlags
+	var retire retireFlags
 	cmd := &cobra.Command{
-		Use:   "rotate --app APP_ID --connector CONNECTOR_ID [--name NAME] [--expires 720h | --expires-time T] [--out FILE]",
+		Use:   "rotate --app APP_ID --connector CONNECTOR_ID [--name NAME] [--expires 720h | --expires-time T] [--out FILE] [--retire-previous-after 24h [--retire-credential ID]] [--public-key-file KEY]",
 		Short: "add a credential to a connector and show its secret, once",
 		Long: `Adds a credential to a connector and prints its client id and secret, once
 (with --out, writes them to a new 0600 file instead). The connector's other
-credentials stay valid until revoked or expired.`,
+credentials stay valid until revoked or expired; with --retire-previous-after
+they (or only --retire-credential) expire after that grace, set in the same
+transaction. With --public-key-file the credential uses your own Ed25519 key
+and no secret exists.`,
 		Example: `  conncred credential rotate --app 2HErg7BRmNdHgX8sTCWVq4E1fyh --connector 2HErg7BRmNdHgX8sTCWVq4E1fyz --expires 30d
-  conncred credential rotate --app 2HErg7BRmNdHgX8sTCWVq4E1fyh --connector 2HErg7BRmNdHgX8sTCWVq4E1fyz --out connector.json`,
+  conncred credential rotate --app 2HErg7BRmNdHgX8sTCWVq4E1fyh --connector 2HErg7BRmNdHgX8sTCWVq4E1fyz --out connector.json --retire-previous-after 24h
+  conncred credential rotate --app 2HErg7BRmNdHgX8sTCWVq4E1fyh --connector 2HErg7BRmNdHgX8sTCWVq4E1fyz --public-key-file connector.pub.jwk`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := require("app", f.appID, "connector", f.connID); err != nil {
@@ -63,18 +69,21 @@ credentials stay valid until revoked or expired.`,
 			if err != nil {
 				return err
 			}
+			if err := retire.apply(&ro, opt.out); err != nil {
+				return err
+			}
 			c, err := f.client()
 			if err != nil {
 				return err
 			}
-			return opt.issue(cmd.OutOrStdout(), cmd.ErrOrStderr(), f.json, false, func() (*client.ConnectorCredential, secretText, error) {
-				cred, sec, err := c.RotateCredential(cmd.Context(), f.appID, f.connID, ro)
-				return cred, sec, err
+			return opt.issueRotated(cmd.OutOrStdout(), cmd.ErrOrStderr(), f.json, false, func() (*client.Rotated, error) {
+				return c.Rotate(cmd.Context(), f.appID, f.connID, ro)
 			})
 		},
 	}
 	f.register(cmd, false)
 	opt.register(cmd.Flags())
+	retire.register(cmd.Flags())
 	return cmd
 }
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -136,9 +138,23 @@ func TestJSONEveryCommand(t *testing.T) {
 		{"connector get", func() []string { return []string{"--app", ids["app"], "--id", ids["conn"]} }, false, []string{"connectorView", "expanded"}, nil},
 		{"connector list", func() []string { return []string{"--app", ids["app"]} }, false, []string{"expanded", "list", "nextPageToken"}, nil},
 		{"connector update", func() []string { return []string{"--app", ids["app"], "--id", ids["conn"], "--name", "n"} }, false, []string{"connectorView", "expanded"}, nil},
-		{"credential rotate", func() []string { return []string{"--app", ids["app"], "--connector", ids["conn"]} }, false, []string{"clientSecret", "credential"}, func(v map[string]any) { ids["cred"] = get(v, "credential", "id") }},
+		{"credential rotate", func() []string { return []string{"--app", ids["app"], "--connector", ids["conn"]} }, false, []string{"clientSecret", "credential"}, func(v map[string]any) {
+			ids["cred"] = get(v, "credential", "id")
+			ids["credFile"] = writeCredFile(t, v)
+		}},
 		{"credential get", func() []string { return []string{"--app", ids["app"], "--connector", ids["conn"], "--id", ids["cred"]} }, false, []string{"credential"}, nil},
 		{"credential list", func() []string { return []string{"--app", ids["app"], "--connector", ids["conn"]} }, false, []string{"list", "nextPageToken"}, nil},
+		{"credential source-limit set", func() []string {
+			return []string{"--app", ids["app"], "--connector", ids["conn"], "--id", ids["cred"], "--allow-cidr", "127.0.0.0/8,::1"}
+		}, false, []string{"allowSourceCidr"}, nil},
+		{"credential source-limit get", func() []string { return []string{"--app", ids["app"], "--connector", ids["conn"], "--id", ids["cred"]} }, false, []string{"allowSourceCidr"}, nil},
+		{"credential self-rotate", func() []string { return []string{"--credentials", ids["credFile"], "--grace", "1h"} }, false, []string{"clientSecret", "credential", "retired"}, func(v map[string]any) { ids["selfFile"] = writeCredFile(t, v) }},
+		{"credential self-revoke", func() []string { return []string{"--credentials", ids["selfFile"]} }, false, []string{}, nil},
+		{"settings session get", func() []string { return nil }, false, []string{"sessionSettings"}, nil},
+		{"settings session set", func() []string {
+			return []string{"--connector-source", "127.0.0.0/8,::1", "--connector-source-enabled"}
+		}, false, []string{"sessionSettings"}, nil},
+		{"settings session test-source-ip", func() []string { return []string{"--cidr", "10.0.0.0/8", "--ip", "10.1.2.3"} }, false, []string{"allowed", "checkedIp"}, nil},
 		{"credential revoke", func() []string { return []string{"--app", ids["app"], "--connector", ids["conn"], "--id", ids["cred"]} }, false, []string{}, nil},
 		{"trust create", func() []string {
 			return []string{"--issuer", "https://token.actions.githubusercontent.com", "--app", ids["app"], "--connector", ids["conn"], "--condition", `claims.repository == "acme/connectors"`}
@@ -204,4 +220,22 @@ func TestJSONEveryCommand(t *testing.T) {
 			t.Errorf("%q takes --json but this test does not run it", path)
 		}
 	}
+}
+
+// writeCredFile writes the credential of a rotate's --json answer to a
+// credential file for --credentials, and returns its path.
+func writeCredFile(tb testing.TB, v map[string]any) string {
+	tb.Helper()
+	cred, _ := v["credential"].(map[string]any)
+	id, _ := cred["clientId"].(string)
+	sec, _ := v["clientSecret"].(string)
+	b, err := json.Marshal(credentialFile{ClientID: id, ClientSecret: sec})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := filepath.Join(tb.TempDir(), "credential.json")
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return p
 }

@@ -133,6 +133,9 @@ func TestServeMetrics(t *testing.T) {
 		`conncred_token_exchanges_total{outcome="refused",reason="bad_signature"} 0`,
 		`conncred_store_call_duration_seconds_count{method="ListSigningKeys"}`,
 		`conncred_connections_accepted_total 1`,
+		`conncred_token_exchanges_total{outcome="refused",reason="source_not_allowed"} 0`,
+		`conncred_source_refusals_total{kind="connector",scope="credential"} 0`,
+		`conncred_credentials_retired_total{trigger="self_rotate"} 0`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(string(body), want) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -81,30 +82,38 @@ func (l lifetime) Set(s string) error {
 // file is created before the call, so a path that cannot be written fails
 // before a credential exists whose secret would be lost.
 func (r *rotateFlags) issue(stdout, stderr io.Writer, asJSON, admin bool, call func() (*client.ConnectorCredential, secretText, error)) error {
-	var file *os.File
-	if r.out != "" {
-		f, err := os.OpenFile(r.out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, fs.ErrExist) {
-			return usagef("--out %s: the file exists, and a credential file is never overwritten: remove it first, or give another path", r.out)
-		}
+	return r.issueRotated(stdout, stderr, asJSON, admin, func() (*client.Rotated, error) {
+		cred, sec, err := call()
 		if err != nil {
-			return fmt.Errorf("--out: %w", err)
+			return nil, err
 		}
-		file = f
-	}
-	cred, sec, err := call()
+		return &client.Rotated{Credential: cred, Secret: sec, HasSecret: true}, nil
+	})
+}
+
+// issueRotated is issue for a call that may retire other credentials (an
+// overlap rotation, a self-rotation) or bring its own key (no secret: --out
+// is refused before the call, as there would be nothing to write).
+func (r *rotateFlags) issueRotated(stdout, stderr io.Writer, asJSON, admin bool, call func() (*client.Rotated, error)) error {
+	out, err := reserveOut(r.out)
 	if err != nil {
-		if file != nil {
-			file.Close()
-			os.Remove(r.out)
-		}
 		return err
 	}
-	if file == nil {
-		return printSecret(stdout, stderr, asJSON, admin, cred, sec)
+	res, err := call()
+	if err != nil {
+		out.abandon()
+		return err
 	}
-	if err := writeCredentialFile(file, credentialFile{ClientID: str(cred.ClientID), ClientSecret: sec.Reveal()}); err != nil {
-		os.Remove(r.out)
+	cred := res.Credential
+	if !res.HasSecret {
+		out.abandon()
+		return printBrought(stdout, stderr, asJSON, res)
+	}
+	if out == nil {
+		return printSecret(stdout, stderr, asJSON, admin, res)
+	}
+	if err := out.fill(credentialFile{ClientID: str(cred.ClientID), ClientSecret: res.Secret.Reveal()}); err != nil {
+		out.abandon()
 		return fmt.Errorf("credential %s was created but writing --out %s failed, so its secret is lost: %v (revoke it and rotate again)", str(cred.ID), r.out, err)
 	}
 	where := fmt.Sprintf("conncred: the client id and secret are in %s (mode 0600); authenticate with --credentials %s", r.out, r.out)
@@ -113,15 +122,121 @@ func (r *rotateFlags) issue(stdout, stderr io.Writer, asJSON, admin bool, call f
 		if admin {
 			return printJSON(stdout, apitype.PersonalClientResponse{Client: cred})
 		}
+		if len(res.Retired) > 0 {
+			return printJSON(stdout, apitype.RotateCredentialResponse{Credential: cred, Retired: res.Retired})
+		}
 		return printJSON(stdout, apitype.CredentialResponse{Credential: cred})
 	}
 	if err := credentialTable(stdout, cred); err != nil {
 		return err
 	}
+	printRetired(stdout, res.Retired)
 	_, err = fmt.Fprintln(stdout, where)
 	return err
 }
 
+// outFile is a --out path, reserved (created empty, exclusively, 0600)
+// before the credential exists and filled after; nil when there is no --out.
+type outFile struct{ path string }
+
+func reserveOut(path string) (*outFile, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, usagef("--out %s: the file exists, and a credential file is never overwritten: remove it first, or give another path", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--out: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(path)
+		return nil, fmt.Errorf("--out: %w", err)
+	}
+	return &outFile{path: path}, nil
+}
+
+// abandon removes the reserved file; nothing was written to it.
+func (o *outFile) abandon() {
+	if o != nil {
+		os.Remove(o.path)
+	}
+}
+
+// fill writes c to a temporary file beside the reserved one, syncs it and
+// renames it over the reservation, so that a reader (a connector waiting
+// for its new credential) finds either the empty reservation or the whole
+// file, never part of it.
+func (o *outFile) fill(c credentialFile) error {
+	dir := filepath.Dir(o.path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(o.path)+".*.tmp") // mode 0600
+	if err != nil {
+		return err
+	}
+	if err := writeCredentialFile(tmp, c); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Rename(tmp.Name(), o.path); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	// The rename is durable once the directory is; a failure here leaves
+	// the file written, so it is not reported as a lost secret.
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// printSecret prints a new credential and its secret. The secret goes to
+// stdout once; the warning goes to stderr. JSON is the API's own answer:
+// {"credential","clientSecret"} for a rotate, {"client","clientSecret"}
+// for an admin create, with the secret inside the credential too.
+func printSecret(stdout, stderr io.Writer, asJSON, admin bool, res *client.Rotated) error {
+	cred, sec := res.Credential, res.Secret
+	if asJSON {
+		text := sec.Reveal()
+		withSecret := *cred
+		withSecret.ClientSecret = &text
+		if admin {
+			return printJSON(stdout, apitype.PersonalClientResponse{Client: &withSecret, ClientSecret: text})
+		}
+		return printJSON(stdout, apitype.RotateCredentialResponse{Credential: &withSecret, ClientSecret: text, Retired: res.Retired})
+	}
+	if err := credentialTable(stdout, cred); err != nil {
+		return err
+	}
+	printRetired(stdout, res.Retired)
+	fmt.Fprintf(stdout, "\nclientId:     %s\nclientSecret: %s\n", str(cred.ClientID), sec.Reveal())
+	fmt.Fprintln(stderr, secretWarning)
+	return nil
+}
+
+// printBrought prints a credential made with the caller's own key: there
+// is no secret to show.
+func printBrought(stdout, stderr io.Writer, asJSON bool, res *client.Rotated) error {
+	if asJSON {
+		return printJSON(stdout, apitype.RotateCredentialResponse{Credential: res.Credential, Retired: res.Retired})
+	}
+	if err := credentialTable(stdout, res.Credential); err != nil {
+		return err
+	}
+	printRetired(stdout, res.Retired)
+	_, err := fmt.Fprintf(stdout, "\nclientId: %s (signs with the private key you kept; the server never had it)\n", str(res.Credential.ClientID))
+	return err
+}
+
+// printRetired says which credentials now expire because of the rotate.
+func printRetired(w io.Writer, retired []*apitype.ConnectorCredential) {
+	for _, c := range retired {
+		fmt.Fprintf(w, "retiring: %s (%s) stops working at %s\n", str(c.ID), str(c.ClientID), ts(c.ExpiresTime))
+	}
+}
+
+// writeCredentialFile writes c to f, syncs and closes it.
 func writeCredentialFile(f *os.File, c credentialFile) error {
 	b, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
@@ -137,26 +252,4 @@ func writeCredentialFile(f *os.File, c credentialFile) error {
 		return err
 	}
 	return f.Close()
-}
-
-// printSecret prints a new credential and its secret. The secret goes to
-// stdout once; the warning goes to stderr. JSON is the API's own answer:
-// {"credential","clientSecret"} for a rotate, {"client","clientSecret"}
-// for an admin create, with the secret inside the credential too.
-func printSecret(stdout, stderr io.Writer, asJSON, admin bool, cred *apitype.ConnectorCredential, sec secretText) error {
-	if asJSON {
-		text := sec.Reveal()
-		withSecret := *cred
-		withSecret.ClientSecret = &text
-		if admin {
-			return printJSON(stdout, apitype.PersonalClientResponse{Client: &withSecret, ClientSecret: text})
-		}
-		return printJSON(stdout, apitype.RotateCredentialResponse{Credential: &withSecret, ClientSecret: text})
-	}
-	if err := credentialTable(stdout, cred); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "\nclientId:     %s\nclientSecret: %s\n", str(cred.ClientID), sec.Reveal())
-	fmt.Fprintln(stderr, secretWarning)
-	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/conncred/conncred/federation"
 	"github.com/conncred/conncred/internal/connlimit"
 	"github.com/conncred/conncred/internal/fsutil"
+	"github.com/conncred/conncred/lifecycle"
 	"github.com/conncred/conncred/metrics"
 	"github.com/conncred/conncred/server"
 	"github.com/conncred/conncred/tlsutil"
@@ -179,9 +180,13 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		out.warn(w, "public_host", publicHost)
 	}
 	cfg.PublicHost = publicHost
-	rawStore := store // the baton wing's records are not behind the metrics wrapper
-	// The trust store is the unwrapped store: the metrics wrapper times
-	// conncred.Store's methods only, and would hide the trust methods.
+	// The wings' stores are the database itself: the metrics wrapper
+	// times conncred.Store's methods only, and would hide the wings'.
+	rawStore := store
+	lstore, err := lifecycle.AsStore(store)
+	if err != nil {
+		return err
+	}
 	trusts, hasTrusts := store.(federation.Store)
 	if met != nil {
 		store = met.Store(store)
@@ -212,6 +217,13 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		return err
 	}
 	defer auth.Close()
+	lcfg := lifecycle.Config{}
+	if met != nil {
+		lcfg.Observer = met.Lifecycle()
+	}
+	life := lifecycle.New(lcfg, auth, lstore, nil)
+	// Source networks are checked at the token exchange and on every call.
+	auth.SetSourceGuard(life)
 	var fed *federation.Service
 	if hasTrusts {
 		fcfg := federation.Config{PublicHost: cfg.PublicHost}
@@ -243,7 +255,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		met.WatchBaton(func() metrics.BatonStats { return metrics.BatonStats(bsvc.Metrics()) })
 	}
 
-	scfg := server.Config{Baton: bsvc, MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog, Federation: fed}
+	scfg := server.Config{Baton: bsvc, Lifecycle: life, MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog, Federation: fed}
 	if met != nil {
 		scfg.Observer = met
 	}

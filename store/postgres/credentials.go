@@ -17,30 +17,33 @@ import (
 // the connector's row first, so concurrent rotates on one connector (from any
 // node) take turns and the cap is never exceeded.
 func (s *Store) CreateCredential(ctx context.Context, c conncred.Credential, limit conncred.ActiveLimit) error {
-	return s.tx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		if c.Kind == conncred.KindConnector {
-			if err := exists(ctx, tx, `SELECT 1 FROM connectors WHERE id = $1 AND app_id = $2 AND deleted_at IS NULL FOR UPDATE`, c.ConnectorID, c.AppID); err != nil {
+	return s.tx(ctx, func(ctx context.Context, tx pgx.Tx) error { return insertCredential(ctx, tx, c, limit) })
+}
+
+// insertCredential is CreateCredential inside the caller's transaction.
+func insertCredential(ctx context.Context, tx pgx.Tx, c conncred.Credential, limit conncred.ActiveLimit) error {
+	if c.Kind == conncred.KindConnector {
+		if err := exists(ctx, tx, `SELECT 1 FROM connectors WHERE id = $1 AND app_id = $2 AND deleted_at IS NULL FOR UPDATE`, c.ConnectorID, c.AppID); err != nil {
+			return err
+		}
+		if limit.MaxActive > 0 {
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM credentials
+				WHERE connector_id = $1 AND deleted_at IS NULL AND (expires_at IS NULL OR expires_at > $2)`,
+				c.ConnectorID, limit.Now).Scan(&n); err != nil {
 				return err
 			}
-			if limit.MaxActive > 0 {
-				var n int
-				if err := tx.QueryRow(ctx, `SELECT count(*) FROM credentials
-					WHERE connector_id = $1 AND deleted_at IS NULL AND (expires_at IS NULL OR expires_at > $2)`,
-					c.ConnectorID, limit.Now).Scan(&n); err != nil {
-					return err
-				}
-				if n >= limit.MaxActive {
-					return conncred.Errorf(conncred.EConflict, "the connector has %d active credentials", n)
-				}
+			if n >= limit.MaxActive {
+				return conncred.Errorf(conncred.EConflict, "the connector has %d active credentials", n)
 			}
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO credentials (id, kind, app_id, connector_id, client_id, display_name,
-			public_key, thumbprint, created_at, updated_at, deleted_at, expires_at, last_used_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-			c.ID, string(c.Kind), nullString(c.AppID), nullString(c.ConnectorID), c.ClientID, c.DisplayName,
-			c.PublicKey, c.Thumbprint, c.CreatedAt, c.UpdatedAt, c.DeletedAt, c.ExpiresAt, c.LastUsedAt)
-		return err
-	})
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO credentials (id, kind, app_id, connector_id, client_id, display_name,
+		public_key, thumbprint, created_at, updated_at, deleted_at, expires_at, last_used_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		c.ID, string(c.Kind), nullString(c.AppID), nullString(c.ConnectorID), c.ClientID, c.DisplayName,
+		c.PublicKey, c.Thumbprint, c.CreatedAt, c.UpdatedAt, c.DeletedAt, c.ExpiresAt, c.LastUsedAt)
+	return err
 }
 
 const credentialCols = `id, kind, coalesce(app_id, ''), coalesce(connector_id, ''), client_id, display_name, public_key, thumbprint,

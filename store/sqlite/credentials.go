@@ -43,29 +43,32 @@ func scanCredential(row scanner) (conncred.Credential, error) {
 // run in the same IMMEDIATE transaction as the insert: no other write can
 // land between them, in this process or another.
 func (s *Store) CreateCredential(ctx context.Context, c conncred.Credential, limit conncred.ActiveLimit) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if c.Kind == conncred.KindConnector {
-			// app_id must match too: DeleteApp finds credentials by it.
-			if err := mustExist(ctx, tx, `SELECT 1 FROM connectors WHERE id = ? AND app_id = ? AND deleted_us IS NULL`,
-				c.ConnectorID, c.AppID); err != nil {
+	return s.inTx(ctx, func(tx *sql.Tx) error { return insertCredential(ctx, tx, c, limit) })
+}
+
+// insertCredential is CreateCredential inside the caller's transaction.
+func insertCredential(ctx context.Context, tx *sql.Tx, c conncred.Credential, limit conncred.ActiveLimit) error {
+	if c.Kind == conncred.KindConnector {
+		// app_id must match too: DeleteApp finds credentials by it.
+		if err := mustExist(ctx, tx, `SELECT 1 FROM connectors WHERE id = ? AND app_id = ? AND deleted_us IS NULL`,
+			c.ConnectorID, c.AppID); err != nil {
+			return err
+		}
+		if limit.MaxActive > 0 {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM credentials WHERE connector_id = ? AND `+usable,
+				c.ConnectorID, us(limit.Now)).Scan(&n); err != nil {
 				return err
 			}
-			if limit.MaxActive > 0 {
-				var n int
-				if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM credentials WHERE connector_id = ? AND `+usable,
-					c.ConnectorID, us(limit.Now)).Scan(&n); err != nil {
-					return err
-				}
-				if n >= limit.MaxActive {
-					return conncred.Errorf(conncred.EConflict, "the connector already has %d active credentials, the most allowed", n)
-				}
+			if n >= limit.MaxActive {
+				return conncred.Errorf(conncred.EConflict, "the connector already has %d active credentials, the most allowed", n)
 			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO credentials (`+credentialCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			c.ID, string(c.Kind), nullString(c.AppID), nullString(c.ConnectorID), c.ClientID, c.DisplayName,
-			c.PublicKey, c.Thumbprint, us(c.CreatedAt), us(c.UpdatedAt), usPtr(c.DeletedAt), usPtr(c.ExpiresAt), usPtr(c.LastUsedAt))
-		return err
-	})
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO credentials (`+credentialCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, string(c.Kind), nullString(c.AppID), nullString(c.ConnectorID), c.ClientID, c.DisplayName,
+		c.PublicKey, c.Thumbprint, us(c.CreatedAt), us(c.UpdatedAt), usPtr(c.DeletedAt), usPtr(c.ExpiresAt), usPtr(c.LastUsedAt))
+	return err
 }
 
 // GetCredential returns a credential by ID, revoked or not.

@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) conncred.Store) {
 		{"Audit", auditTests},
 		{"Ping", []test{{"Answers", testPing}}},
 		{"Concurrency", concurrencyTests},
+		{"Lifecycle", lifecycleTests},
 		{"Baton", batonTests},
 		{"Trusts", trustTests},
 	}
