@@ -1,7 +1,6 @@
 package apitype
 
 import (
-	"encoding/json"
 	"time"
 	"unicode/utf8"
 
@@ -24,85 +23,39 @@ type SyncStatusResponse struct {
 	Status         ConnectorSyncStatus `json:"status"`
 	SyncDisabledAt *time.Time          `json:"syncDisabledAt,omitempty"`
 	CanResumeSync  bool                `json:"canResumeSync"`
-	Schedule       *SyncSchedule       `json:"schedule,omitempty"`
+	Schedule       *ScheduleCron       `json:"schedule,omitempty"`
 	NextSyncAt     *time.Time          `json:"nextSyncAt,omitempty"`
 	SyncID         string              `json:"syncId,omitempty"` // the sync force_sync started
 }
 
-// SyncSchedule is a cron spec and the time zone it is read in.
-type SyncSchedule struct {
-	Cron     string `json:"cron"`
-	TimeZone string `json:"timeZone,omitempty"`
-}
-
-// SetScheduleRequest is the body of POST .../schedule. The official API
-// (the Go SDK's UpdateConnectorScheduleRequest) nests the spec:
-// {"cron":{"cronSpec":"0 3 * * *","timezone":"Europe/Berlin"}}; conncred's
-// first, flat form {"cron":"0 3 * * *","timeZone":"Europe/Berlin"} is still
-// read. An empty or absent cron ({} is what the SDK sends without one)
-// removes the schedule.
-type SetScheduleRequest struct {
-	Cron     ScheduleCron `json:"cron"`
-	TimeZone string       `json:"timeZone,omitempty"`
-}
-
-// ScheduleCron is the request's "cron": the official object or a bare spec.
+// ScheduleCron is a cron spec and the IANA time zone it is read in, as the
+// official API's ConnectorScheduleCron names them.
 type ScheduleCron struct {
-	Spec     string
-	TimeZone string // only from the object form
+	CronSpec string `json:"cronSpec"`
+	Timezone string `json:"timezone,omitempty"`
 }
 
-// UnmarshalJSON accepts null, a spec string, and the official object
-// {"cronSpec","timezone"} (cron_spec as protobuf's JSON also allows).
-func (c *ScheduleCron) UnmarshalJSON(b []byte) error {
-	*c = ScheduleCron{}
-	if string(b) == "null" {
-		return nil
-	}
-	if err := json.Unmarshal(b, &c.Spec); err == nil {
-		return nil
-	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(b, &fields); err != nil {
-		return conncred.Errorf(conncred.EInvalid, `cron must be an object {"cronSpec":"0 3 * * *","timezone":"Europe/Berlin"} or a cron spec string`)
-	}
-	for k, v := range fields {
-		var dst *string
-		switch k {
-		case "cronSpec", "cron_spec":
-			dst = &c.Spec
-		case "timezone", "timeZone", "time_zone":
-			dst = &c.TimeZone
-		default:
-			return conncred.Errorf(conncred.EInvalid, "cron has no field %q; it takes cronSpec and timezone", truncate(k))
-		}
-		if string(v) == "null" {
-			continue
-		}
-		if err := json.Unmarshal(v, dst); err != nil {
-			return conncred.Errorf(conncred.EInvalid, "cron.%s must be a string", k)
-		}
-	}
-	return nil
+// SetScheduleRequest is the body of POST .../schedule, the official
+// UpdateConnectorScheduleRequest: {"cron": {"cronSpec", "timezone"}} (a
+// oneof with cron as its only member). A missing cron or an empty
+// cronSpec removes the schedule.
+type SetScheduleRequest struct {
+	Cron *ScheduleCron `json:"cron,omitempty"`
 }
 
-// Schedule returns the cron spec and its time zone, from whichever form
-// the request used.
-func (r *SetScheduleRequest) Schedule() (spec, timeZone string) {
-	if r.Cron.TimeZone != "" {
-		return r.Cron.Spec, r.Cron.TimeZone
+// Spec returns the cron spec and time zone ("" when none).
+func (r *SetScheduleRequest) Spec() (spec, tz string) {
+	if r.Cron == nil {
+		return "", ""
 	}
-	return r.Cron.Spec, r.TimeZone
+	return r.Cron.CronSpec, r.Cron.Timezone
 }
 
 // Validate reports what is wrong with the request.
 func (r *SetScheduleRequest) Validate() error {
-	if r.Cron.TimeZone != "" && r.TimeZone != "" && r.Cron.TimeZone != r.TimeZone {
-		return conncred.Errorf(conncred.EInvalid, "cron.timezone %q and timeZone %q disagree; give the time zone once", truncate(r.Cron.TimeZone), truncate(r.TimeZone))
-	}
-	spec, tz := r.Schedule()
+	spec, tz := r.Spec()
 	if len(spec) > 200 || !utf8.ValidString(spec) || len(tz) > 100 || !utf8.ValidString(tz) {
-		return conncred.Errorf(conncred.EInvalid, "cron must be at most 200 and timeZone at most 100 characters")
+		return conncred.Errorf(conncred.EInvalid, "cron.cronSpec must be at most 200 and cron.timezone at most 100 characters")
 	}
 	return nil
 }

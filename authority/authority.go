@@ -118,8 +118,9 @@ type Authority struct {
 	keys     *keyRing
 	lastUsed *lastUsedWriter
 	audit    *auditor
-	guard    atomic.Pointer[SourceGuard]     // nil: every source allowed (SetSourceGuard)
-	grants   atomic.Pointer[grantCheckerBox] // grant.go
+	guard    atomic.Pointer[SourceGuard]      // nil: every source allowed (SetSourceGuard)
+	grants   atomic.Pointer[grantCheckerBox]  // grant.go
+	binding  atomic.Pointer[bindingPolicyBox] // binding.go
 
 	closeOnce sync.Once
 	stop      context.CancelFunc

@@ -1,10 +1,8 @@
 package server
 
 import (
-	"context"
 	"net/http"
 
-	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/apitype"
 	"github.com/conncred/conncred/authority"
 )
@@ -31,7 +29,11 @@ func (s *Server) handleConnectorCreate(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, apitype.ConnectorResponse{ConnectorView: apitype.FromConnector(c), Expanded: []any{}})
+	v, err := s.connectorView(r, c)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, apitype.ConnectorResponse{ConnectorView: v, Expanded: []any{}})
 }
 
 func (s *Server) handleConnectorGet(w http.ResponseWriter, r *http.Request) error {
@@ -39,32 +41,11 @@ func (s *Server) handleConnectorGet(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	v := apitype.FromConnector(c)
-	if err := s.addSyncStatus(r.Context(), v); err != nil {
-		return err
-	}
-	return writeJSON(w, apitype.ConnectorResponse{ConnectorView: v, Expanded: []any{}})
-}
-
-// addSyncStatus fills in the connector's sync state, which the official
-// API returns in the connector record itself: the Go SDK's Connector.Get
-// and cone read status, syncDisabledAt and canResumeSync from there, not
-// from a separate call. A server without connector tasks, or a caller who
-// may not see sync state, gets the record without them.
-func (s *Server) addSyncStatus(ctx context.Context, v *apitype.ConnectorView) error {
-	if s.cfg.Baton == nil || v.Connector == nil || v.Connector.DeletedAt != nil {
-		return nil
-	}
-	st, err := s.cfg.Baton.Status(ctx, *v.Connector.AppID, *v.Connector.ID)
-	if conncred.ErrorCode(err) == conncred.EPermissionDenied {
-		return nil
-	}
+	v, err := s.connectorView(r, c)
 	if err != nil {
 		return err
 	}
-	sv := syncStatusView(st)
-	v.Connector.Status, v.Connector.SyncDisabledAt, v.Connector.CanResumeSync = &sv.Status, sv.SyncDisabledAt, &sv.CanResumeSync
-	return nil
+	return writeJSON(w, apitype.ConnectorResponse{ConnectorView: v, Expanded: []any{}})
 }
 
 func (s *Server) handleConnectorList(w http.ResponseWriter, r *http.Request) error {
@@ -78,8 +59,8 @@ func (s *Server) handleConnectorList(w http.ResponseWriter, r *http.Request) err
 	}
 	out := apitype.ListConnectorsResponse{List: make([]*apitype.ConnectorView, 0, len(cs)), NextPageToken: next, Expanded: []any{}}
 	for _, c := range cs {
-		v := apitype.FromConnector(c)
-		if err := s.addSyncStatus(r.Context(), v); err != nil {
+		v, err := s.connectorView(r, c)
+		if err != nil {
 			return err
 		}
 		out.List = append(out.List, v)
@@ -107,7 +88,11 @@ func (s *Server) handleConnectorUpdate(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, apitype.ConnectorResponse{ConnectorView: apitype.FromConnector(c), Expanded: []any{}})
+	v, err := s.connectorView(r, c)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, apitype.ConnectorResponse{ConnectorView: v, Expanded: []any{}})
 }
 
 func (s *Server) handleConnectorDelete(w http.ResponseWriter, r *http.Request) error {

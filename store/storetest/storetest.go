@@ -58,7 +58,9 @@ func Run(t *testing.T, open func(t *testing.T) conncred.Store) {
 		{"Concurrency", concurrencyTests},
 		{"Lifecycle", lifecycleTests},
 		{"Baton", batonTests},
+		{"BatonMore", batonMoreTests},
 		{"Trusts", trustTests},
+		{"DPoP", dpopTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
