@@ -24,6 +24,7 @@ import (
 	"github.com/conncred/conncred/dpop"
 	"github.com/conncred/conncred/federation"
 	"github.com/conncred/conncred/lifecycle"
+	"github.com/conncred/conncred/personal"
 )
 
 // Config holds the HTTP layer's limits. Zero values take the defaults noted.
@@ -78,6 +79,10 @@ type Config struct {
 	// the caller and source-network settings (lifecycle.go); nil leaves
 	// those routes out and refuses the rotate options.
 	Lifecycle *lifecycle.Service
+	// Personal serves ConductorOne's personal-client API with its
+	// official fields (personal.go); nil: the admin routes serve the
+	// records without them.
+	Personal *personal.Service
 	// Observer receives request metrics (metrics.go); nil: none. It is
 	// installed by Handler.
 	Observer Observer
@@ -164,6 +169,7 @@ func (s *Server) routes() {
 	s.connectorRoutes()
 	s.credentialRoutes()
 	s.adminRoutes()
+	s.personalRoutes()
 	s.lifecycleRoutes()
 	s.batonRoutes()
 	s.batonControlRoutes()

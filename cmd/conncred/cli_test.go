@@ -22,6 +22,7 @@ import (
 	"github.com/conncred/conncred/dpop"
 	"github.com/conncred/conncred/federation"
 	"github.com/conncred/conncred/lifecycle"
+	"github.com/conncred/conncred/personal"
 	"github.com/conncred/conncred/server"
 	"github.com/conncred/conncred/store/sqlite"
 )
@@ -70,7 +71,7 @@ func newCLIEnv(t *testing.T) *cliEnv {
 	pol := dpop.NewPolicy(st, a, nil)
 	a.SetBindingPolicy(pol)
 	ver := dpop.NewVerifier(dpop.Config{Window: time.Minute}, st, nil)
-	srv := httptest.NewUnstartedServer(server.New(server.Config{Federation: fed, Lifecycle: life, Baton: bs, DPoP: ver, DPoPPolicy: pol}, a, slog.New(slog.DiscardHandler)))
+	srv := httptest.NewUnstartedServer(server.New(server.Config{Federation: fed, Lifecycle: life, Personal: personal.New(a, st, life), Baton: bs, DPoP: ver, DPoPPolicy: pol}, a, slog.New(slog.DiscardHandler)))
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.StartTLS()
