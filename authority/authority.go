@@ -120,6 +120,7 @@ type Authority struct {
 	audit    *auditor
 	guard    atomic.Pointer[SourceGuard]     // nil: every source allowed (SetSourceGuard)
 	grants   atomic.Pointer[grantCheckerBox] // grant.go
+	limiter  atomic.Pointer[limiterBox]      // wing_policy.go
 
 	closeOnce sync.Once
 	stop      context.CancelFunc

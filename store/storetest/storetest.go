@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) conncred.Store) {
 		{"Lifecycle", lifecycleTests},
 		{"Baton", batonTests},
 		{"Trusts", trustTests},
+		{"Policies", policyTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
