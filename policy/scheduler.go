@@ -58,6 +58,9 @@ const scanPage = 500
 // Config.Interval on the injected clock. A failed pass is logged and
 // retried at the next tick.
 func (s *Service) Run(ctx context.Context, log *slog.Logger) {
+	if log == nil {
+		log = slog.Default()
+	}
 	t := s.clock.NewTicker(s.cfg.Interval)
 	defer t.Stop()
 	for {

@@ -214,6 +214,7 @@ func (s *Service) Set(ctx context.Context, u Update) (View, error) {
 // first, checking that the app or connector exists.
 func (s *Service) chain(ctx context.Context, scope Scope) ([]scoped, error) {
 	var scopes []Scope
+	appID := scope.AppID
 	scope = scope.key()
 	switch scope.Kind {
 	case ScopeServer:
@@ -229,7 +230,7 @@ func (s *Service) chain(ctx context.Context, scope Scope) ([]scoped, error) {
 		scopes = []Scope{scope, {Kind: ScopeServer}}
 	case ScopeConnector:
 		c, err := s.store.GetConnector(ctx, scope.ID)
-		if err == nil && (c.DeletedAt != nil || (scope.AppID != "" && c.AppID != scope.AppID)) {
+		if err == nil && (c.DeletedAt != nil || (appID != "" && c.AppID != appID)) {
 			err = conncred.Errorf(conncred.ENotFound, "deleted, or of another app")
 		}
 		if err != nil {
