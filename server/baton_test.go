@@ -69,6 +69,7 @@ func newBatonEnvWith(t testing.TB, bcfg baton.Config, acfg authority.Config) *ba
 	t.Cleanup(func() { fed.Close() })
 	cfg := Config{Clock: clk, Baton: svc, Federation: fed}
 	withLifecycle(&cfg, a, st, clk)
+	withPolicy(t, &cfg, a, st, clk)
 	srv := httptest.NewUnstartedServer(New(cfg, a, log))
 	srv.EnableHTTP2 = true
 	srv.StartTLS()

@@ -23,6 +23,7 @@ import (
 	"github.com/conncred/conncred/clock"
 	"github.com/conncred/conncred/federation"
 	"github.com/conncred/conncred/lifecycle"
+	"github.com/conncred/conncred/policy"
 )
 
 // Config holds the HTTP layer's limits. Zero values take the defaults noted.
@@ -77,6 +78,9 @@ type Config struct {
 	// the caller and source-network settings (lifecycle.go); nil leaves
 	// those routes out and refuses the rotate options.
 	Lifecycle *lifecycle.Service
+	// Policy serves the expiry and dormancy policies (policies.go); nil
+	// leaves those routes out.
+	Policy *policy.Service
 	// Observer receives request metrics (metrics.go); nil: none. It is
 	// installed by Handler.
 	Observer Observer
@@ -160,6 +164,7 @@ func (s *Server) routes() {
 	s.batonRoutes()
 	s.batonControlRoutes()
 	s.trustRoutes()
+	s.policyRoutes()
 }
 
 // handle registers h for pattern, behind bearer authentication when authn.

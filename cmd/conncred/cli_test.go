@@ -20,6 +20,7 @@ import (
 	"github.com/conncred/conncred/authority"
 	"github.com/conncred/conncred/federation"
 	"github.com/conncred/conncred/lifecycle"
+	"github.com/conncred/conncred/policy"
 	"github.com/conncred/conncred/server"
 	"github.com/conncred/conncred/store/sqlite"
 )
@@ -53,7 +54,12 @@ func newCLIEnv(t *testing.T) *cliEnv {
 	a.SetSourceGuard(life)
 	fed := federation.New(federation.Config{PublicHost: a.PublicHost()}, st, a, nil, nil)
 	t.Cleanup(func() { fed.Close() })
-	srv := httptest.NewTLSServer(server.New(server.Config{Federation: fed, Lifecycle: life}, a, slog.New(slog.DiscardHandler)))
+	pol, err := policy.New(policy.Config{}, a, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.SetLifetimeLimiter(pol)
+	srv := httptest.NewTLSServer(server.New(server.Config{Federation: fed, Lifecycle: life, Policy: pol}, a, slog.New(slog.DiscardHandler)))
 	t.Cleanup(srv.Close)
 	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
 	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), ca, 0o644); err != nil {

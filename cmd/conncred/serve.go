@@ -62,6 +62,7 @@ type serveConfig struct {
 	MetricsListen         string
 	MetricsAllowRemote    bool
 	Baton                 batonFlags
+	Policy                policyFlags
 }
 
 func (c *serveConfig) flags(fs *pflag.FlagSet) {
@@ -95,6 +96,7 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.TrustProxyHeaders, "trust-proxy-headers", false, "take the client address from X-Forwarded-For (only behind a proxy that sets it)")
 	fs.StringVar(&c.DebugListen, "debug-listen", "", "serve Go's profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (empty: off)")
 	c.Baton.flags(fs)
+	c.Policy.flags(fs)
 	fs.BoolVar(&c.AccessLog, "access-log", true, "log each request (method, route, status, duration, bytes, client id, remote address, request id) at info; successful token exchanges as one line a minute with a count")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", "", "serve Prometheus metrics (/metrics) on this address, e.g. 127.0.0.1:9464 (empty: off; loopback only unless --metrics-allow-remote)")
 	fs.BoolVar(&c.MetricsAllowRemote, "metrics-allow-remote", false, "let --metrics-listen use a non-loopback address (the metrics endpoint has no authentication)")
@@ -255,7 +257,13 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		met.WatchBaton(func() metrics.BatonStats { return metrics.BatonStats(bsvc.Metrics()) })
 	}
 
-	scfg := server.Config{Baton: bsvc, Lifecycle: life, MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog, Federation: fed}
+	pol, stopPolicy, err := startPolicy(ctx, cfg.Policy, cfg.MaxCredentialLifetime, rawStore, auth, met, log)
+	if err != nil {
+		return err
+	}
+	defer stopPolicy()
+
+	scfg := server.Config{Baton: bsvc, Lifecycle: life, Policy: pol, MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog, Federation: fed}
 	if met != nil {
 		scfg.Observer = met
 	}
