@@ -16,7 +16,11 @@ type Principal struct {
 	TokenID      string // jti of the access token
 	ExpiresAt    time.Time
 	Source       string // remote address, for the audit trail
-	system       bool
+	// JKT is the RFC 7638 thumbprint of the DPoP key the access token is
+	// bound to (its cnf.jkt), or "" for a Bearer token: every call with
+	// a bound token must carry a proof by that key.
+	JKT    string
+	system bool
 }
 
 // System is the principal of the server itself and of local operator

@@ -142,6 +142,12 @@ type Connector struct {
 	CreatedAt   *time.Time `json:"createdAt"`
 	UpdatedAt   *time.Time `json:"updatedAt"`
 	DeletedAt   *time.Time `json:"deletedAt"`
+	// The sync fields of the official record, set by a server that runs
+	// connector tasks: the latest sync's status, when syncs were paused,
+	// and whether they can be resumed.
+	Status         *ConnectorSyncStatus `json:"status,omitempty"`
+	SyncDisabledAt *time.Time           `json:"syncDisabledAt,omitempty"`
+	CanResumeSync  *bool                `json:"canResumeSync,omitempty"`
 }
 
 // ConnectorView wraps a connector with the links ConductorOne's API adds.

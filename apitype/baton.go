@@ -23,28 +23,39 @@ type SyncStatusResponse struct {
 	Status         ConnectorSyncStatus `json:"status"`
 	SyncDisabledAt *time.Time          `json:"syncDisabledAt,omitempty"`
 	CanResumeSync  bool                `json:"canResumeSync"`
-	Schedule       *SyncSchedule       `json:"schedule,omitempty"`
+	Schedule       *ScheduleCron       `json:"schedule,omitempty"`
 	NextSyncAt     *time.Time          `json:"nextSyncAt,omitempty"`
 	SyncID         string              `json:"syncId,omitempty"` // the sync force_sync started
 }
 
-// SyncSchedule is a cron spec and the time zone it is read in.
-type SyncSchedule struct {
-	Cron     string `json:"cron"`
-	TimeZone string `json:"timeZone,omitempty"`
+// ScheduleCron is a cron spec and the IANA time zone it is read in, as the
+// official API's ConnectorScheduleCron names them.
+type ScheduleCron struct {
+	CronSpec string `json:"cronSpec"`
+	Timezone string `json:"timezone,omitempty"`
 }
 
-// SetScheduleRequest is the body of POST .../schedule; an empty cron
-// removes the schedule.
+// SetScheduleRequest is the body of POST .../schedule, the official
+// UpdateConnectorScheduleRequest: {"cron": {"cronSpec", "timezone"}} (a
+// oneof with cron as its only member). A missing cron or an empty
+// cronSpec removes the schedule.
 type SetScheduleRequest struct {
-	Cron     string `json:"cron"`
-	TimeZone string `json:"timeZone,omitempty"`
+	Cron *ScheduleCron `json:"cron,omitempty"`
+}
+
+// Spec returns the cron spec and time zone ("" when none).
+func (r *SetScheduleRequest) Spec() (spec, tz string) {
+	if r.Cron == nil {
+		return "", ""
+	}
+	return r.Cron.CronSpec, r.Cron.Timezone
 }
 
 // Validate reports what is wrong with the request.
 func (r *SetScheduleRequest) Validate() error {
-	if len(r.Cron) > 200 || !utf8.ValidString(r.Cron) || len(r.TimeZone) > 100 || !utf8.ValidString(r.TimeZone) {
-		return conncred.Errorf(conncred.EInvalid, "cron must be at most 200 and timeZone at most 100 characters")
+	spec, tz := r.Spec()
+	if len(spec) > 200 || !utf8.ValidString(spec) || len(tz) > 100 || !utf8.ValidString(tz) {
+		return conncred.Errorf(conncred.EInvalid, "cron.cronSpec must be at most 200 and cron.timezone at most 100 characters")
 	}
 	return nil
 }

@@ -118,9 +118,10 @@ type Authority struct {
 	keys     *keyRing
 	lastUsed *lastUsedWriter
 	audit    *auditor
-	guard    atomic.Pointer[SourceGuard]     // nil: every source allowed (SetSourceGuard)
-	grants   atomic.Pointer[grantCheckerBox] // grant.go
-	limiter  atomic.Pointer[limiterBox]      // wing_policy.go
+	guard    atomic.Pointer[SourceGuard]      // nil: every source allowed (SetSourceGuard)
+	grants   atomic.Pointer[grantCheckerBox]  // grant.go
+	binding  atomic.Pointer[bindingPolicyBox] // binding.go
+	limiter  atomic.Pointer[limiterBox]       // wing_policy.go
 
 	closeOnce sync.Once
 	stop      context.CancelFunc

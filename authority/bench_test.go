@@ -177,7 +177,7 @@ func BenchmarkMintToken(b *testing.B) {
 	now := f.clock.Now()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := f.a.mint(cred, now); err != nil {
+		if _, err := f.a.mint(cred, now, ""); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -33,6 +33,9 @@ type TokenRequest struct {
 	ClientID      string
 	AssertionType string
 	Assertion     string
+	// JKT is the thumbprint of the key of the DPoP proof the request
+	// carried, verified by package dpop; "" for a Bearer token.
+	JKT string
 }
 
 // Token is an issued access token.
@@ -40,6 +43,8 @@ type Token struct {
 	AccessToken string
 	ExpiresIn   int // seconds
 	ExpiresAt   time.Time
+	// Bound is set when the token carries cnf.jkt (token_type DPoP).
+	Bound bool
 }
 
 // TokenError is a refused token request: an RFC 6749 error code and a
@@ -159,6 +164,9 @@ func (a *Authority) exchange(ctx context.Context, req TokenRequest) (Token, *con
 		te.Reason = "source address not allowed"
 		return Token{}, &cred, claimed, te
 	}
+	if err := a.checkBinding(ctx, cred, req.JKT); err != nil {
+		return Token{}, &cred, claimed, err
+	}
 	// The replay record lives as long as the assertion could be accepted.
 	if err := a.store.UseAssertion(ctx, replayKey(exp, cl.Iss, cl.Jti, jws), exp.Add(a.cfg.ClockSkew)); err != nil {
 		if conncred.ErrorCode(err) == conncred.EConflict {
@@ -167,7 +175,7 @@ func (a *Authority) exchange(ctx context.Context, req TokenRequest) (Token, *con
 		return Token{}, &cred, claimed, err
 	}
 	a.obs.ReplayWritten()
-	tok, err := a.mint(cred, now)
+	tok, err := a.mint(cred, now, req.JKT)
 	if err != nil {
 		return Token{}, &cred, claimed, err
 	}

@@ -30,6 +30,8 @@ type Grant struct {
 	// never outlives the subject token it was exchanged for.
 	MaxLifetime time.Duration
 	NotAfter    time.Time
+	// JKT binds the token to a DPoP key (binding.go); "" for Bearer.
+	JKT string
 }
 
 // GrantChecker is implemented by the package whose grants the authority
@@ -76,6 +78,7 @@ func (a *Authority) MintGrant(ctx context.Context, g Grant) (Token, error) {
 	if g.Subject != "" {
 		c.Act = &actClaim{Sub: g.Subject, Iss: g.SubjectIssuer}
 	}
+	bind(&c, g.JKT)
 	return a.sign(c, now, exp)
 }
 
@@ -98,6 +101,7 @@ func (a *Authority) authenticateGrant(ctx context.Context, c accessClaims) (*con
 		TokenID:      c.Jti,
 		ExpiresAt:    time.Unix(c.Exp, 0).UTC(),
 		Source:       conncred.SourceFrom(ctx),
+		JKT:          boundTo(c),
 	}, nil
 }
 

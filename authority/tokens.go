@@ -30,6 +30,8 @@ type accessClaims struct {
 	TrustID string `json:"tid,omitempty"`
 	// Act is the external subject the grant authenticated (RFC 8693 §4.1).
 	Act *actClaim `json:"act,omitempty"`
+	// Cnf binds the token to a DPoP key (binding.go).
+	Cnf *cnfClaim `json:"cnf,omitempty"`
 }
 
 // actClaim is RFC 8693's act: who the token's subject is acting for.
@@ -45,17 +47,19 @@ type accessHeader struct {
 }
 
 // mint signs an access token for cred with the active key.
-func (a *Authority) mint(cred conncred.Credential, now time.Time) (Token, error) {
+func (a *Authority) mint(cred conncred.Credential, now time.Time, jkt string) (Token, error) {
 	exp := now.Add(a.cfg.TokenTTL)
 	// A token never outlives the credential it was minted from.
 	if cred.ExpiresAt != nil && cred.ExpiresAt.Before(exp) {
 		exp = *cred.ExpiresAt
 	}
-	return a.sign(accessClaims{
+	c := accessClaims{
 		Iss: a.issuer, Sub: cred.ClientID, Aud: a.issuer,
 		ClientID: cred.ClientID, CredentialID: cred.ID, Kind: string(cred.Kind),
 		AppID: cred.AppID, ConnectorID: cred.ConnectorID,
-	}, now, exp)
+	}
+	bind(&c, jkt)
+	return a.sign(c, now, exp)
 }
 
 // sign fills in claims' times and jti and signs them with the active key.
@@ -78,7 +82,7 @@ func (a *Authority) sign(claims accessClaims, now, exp time.Time) (Token, error)
 	if in < 1 {
 		in = 1
 	}
-	return Token{AccessToken: s, ExpiresIn: in, ExpiresAt: time.Unix(exp.Unix(), 0).UTC()}, nil
+	return Token{AccessToken: s, ExpiresIn: in, ExpiresAt: time.Unix(exp.Unix(), 0).UTC(), Bound: claims.Cnf != nil}, nil
 }
 
 // verifyAccessToken checks an access token's form, signature, issuer and
@@ -146,6 +150,7 @@ func (a *Authority) Authenticate(ctx context.Context, token string) (*conncred.P
 		TokenID:      c.Jti,
 		ExpiresAt:    time.Unix(c.Exp, 0).UTC(),
 		Source:       conncred.SourceFrom(ctx),
+		JKT:          boundTo(c),
 	}, nil
 }
 

@@ -46,6 +46,15 @@ type Config struct {
 	// MaxTasksPerPoll bounds the tasks one GetTasks hands out (default 100,
 	// the protocol's maximum).
 	MaxTasksPerPoll int
+	// OrphanGrace is how long the bytes of an upload may stay uncommitted
+	// before the background pass deletes them (default 1h, twice the
+	// server's 30-minute upload deadline, so no live upload is swept).
+	OrphanGrace time.Duration
+	// HelloGrace is how long a host may poll without a Hello on record
+	// before it is sent a hello task (default 1m: baton-sdk v0.2.x's first
+	// poll overtakes its start-up Hello, which may wait for the connector
+	// subprocess to start).
+	HelloGrace time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -66,6 +75,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxUploadBytes <= 0 {
 		c.MaxUploadBytes = 1 << 30
+	}
+	if c.HelloGrace <= 0 {
+		c.HelloGrace = time.Minute
+	}
+	if c.OrphanGrace <= 0 {
+		c.OrphanGrace = time.Hour
 	}
 	if c.MaxTasksPerPoll <= 0 || c.MaxTasksPerPoll > 100 {
 		c.MaxTasksPerPoll = 100
@@ -91,6 +106,9 @@ type Service struct {
 	log       *slog.Logger
 	audit     func(context.Context, conncred.AuditEvent)
 	metrics   *Metrics
+	keys      keyCache
+	orphans   orphans
+	hello     helloState
 }
 
 // New returns a Service.

@@ -181,6 +181,13 @@ func (s *Service) Status(ctx context.Context, appID, connectorID string) (Status
 	return s.status(ctx, c)
 }
 
+// StatusOf returns the sync status of a connector the caller has already
+// read through the authority (which authorized it), for the connector
+// record's status, syncDisabledAt and canResumeSync.
+func (s *Service) StatusOf(ctx context.Context, c conncred.Connector) (Status, error) {
+	return s.status(ctx, c)
+}
+
 func (s *Service) status(ctx context.Context, c conncred.Connector) (Status, error) {
 	st, err := s.settings(ctx, c.ID)
 	if err != nil {
@@ -240,6 +247,23 @@ func (s *Service) ListTasks(ctx context.Context, appID, connectorID string, sync
 		f.Type = TypeSyncFull
 	}
 	return s.store.ListTasks(ctx, f)
+}
+
+// Artifacts returns the .c1z of each task (Key empty where none was
+// uploaded), for a page of syncs: one lookup per task, at most a page's.
+func (s *Service) Artifacts(ctx context.Context, tasks []Task) ([]Artifact, error) {
+	if _, err := admin(ctx); err != nil {
+		return nil, err
+	}
+	out := make([]Artifact, len(tasks))
+	for i, t := range tasks {
+		a, err := s.store.GetArtifact(ctx, t.ID, KindC1Z)
+		if err != nil && conncred.ErrorCode(err) != conncred.ENotFound {
+			return nil, err
+		}
+		out[i] = a
+	}
+	return out, nil
 }
 
 // GetSync returns one sync of the connector and its artifact (Key empty

@@ -17,7 +17,8 @@ const (
 
 // Tick does one pass of the wing's background work at the clock's now:
 // it fails running tasks whose heartbeats stopped (retrying them under
-// the policy) and starts the syncs whose schedule has come. Run calls it
+// the policy), starts the syncs whose schedule has come, and deletes the
+// bytes of uploads left uncommitted for OrphanGrace. Run calls it
 // periodically; tests call it after moving a fake clock.
 func (s *Service) Tick(ctx context.Context) error {
 	now := s.now()
@@ -39,6 +40,9 @@ func (s *Service) Tick(ctx context.Context) error {
 		if err := s.runSchedule(ctx, st, now); err != nil {
 			s.log.Warn("scheduled sync not started", "connector_id", st.ConnectorID, "err", err)
 		}
+	}
+	if err := s.sweepOrphans(ctx, now); err != nil {
+		s.log.Warn("sweeping uncommitted upload chunks failed", "err", err)
 	}
 	return nil
 }

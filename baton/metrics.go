@@ -9,6 +9,8 @@ type Metrics struct {
 	created, retries, timeouts           atomic.Int64
 	finished, failed, cancelled          atomic.Int64
 	uploads, uploadBytes, uploadsRefused atomic.Int64
+	orphanKeys, orphanChunks             atomic.Int64
+	helloTasks                           atomic.Int64
 }
 
 func (m *Metrics) ended(state string) {
@@ -28,6 +30,11 @@ type MetricsSnapshot struct {
 	TasksCreated, Retries, Timeouts            int64
 	TasksFinished, TasksFailed, TasksCancelled int64
 	Uploads, UploadBytes, UploadsRefused       int64
+	// OrphanUploadsSwept and OrphanChunksSwept count the uncommitted
+	// uploads (and their stored chunks) the background pass deleted.
+	OrphanUploadsSwept, OrphanChunksSwept int64
+	// HelloTasks counts hello tasks sent to hosts without a Hello.
+	HelloTasks int64
 }
 
 // Metrics returns the current counters.
@@ -38,5 +45,6 @@ func (s *Service) Metrics() MetricsSnapshot {
 		TasksCreated: m.created.Load(), Retries: m.retries.Load(), Timeouts: m.timeouts.Load(),
 		TasksFinished: m.finished.Load(), TasksFailed: m.failed.Load(), TasksCancelled: m.cancelled.Load(),
 		Uploads: m.uploads.Load(), UploadBytes: m.uploadBytes.Load(), UploadsRefused: m.uploadsRefused.Load(),
+		OrphanUploadsSwept: m.orphanKeys.Load(), OrphanChunksSwept: m.orphanChunks.Load(), HelloTasks: m.helloTasks.Load(),
 	}
 }

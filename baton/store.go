@@ -175,6 +175,10 @@ type Store interface {
 
 	GetSettings(ctx context.Context, connectorID string) (Settings, error)
 	SaveSettings(ctx context.Context, s Settings) error
+
+	// SharedKey returns the key stored under name, storing candidate
+	// first when there is none; every node gets the first key stored.
+	SharedKey(ctx context.Context, name string, candidate []byte, now time.Time) ([]byte, error)
 	// DueSchedules returns at most limit settings whose NextRunAt is not
 	// after now.
 	DueSchedules(ctx context.Context, now time.Time, limit int) ([]Settings, error)

@@ -63,10 +63,13 @@ func (s *Service) Hello(ctx context.Context, req HelloRequest) error {
 	if err := checkHostID(req.HostID); err != nil {
 		return err
 	}
+	var asked Task
 	if req.TaskID != "" {
-		if _, err := s.ownTask(ctx, p, req.TaskID); err != nil {
+		t, err := s.ownTask(ctx, p, req.TaskID)
+		if err != nil {
 			return err
 		}
+		asked = t
 	}
 	for _, v := range []string{req.DisplayName, req.Description, req.Package, req.PackageVersion, req.LangVersion,
 		req.OS.Hostname, req.OS.OS, req.OS.Platform, req.OS.PlatformVersion, req.OS.PlatformFamily,
@@ -84,8 +87,12 @@ func (s *Service) Hello(ctx context.Context, req HelloRequest) error {
 	if err := s.store.SaveHost(ctx, h); err != nil {
 		return err
 	}
+	s.sawHello(p.ConnectorID, req.HostID)
 	s.metrics.hellos.Add(1)
 	s.audit(ctx, conncred.AuditEvent{Kind: AuditHostSeen, AppID: p.AppID, ConnectorID: p.ConnectorID, CredentialID: p.CredentialID, Reason: "host " + truncate(req.HostID, 64)})
+	if asked.ID != "" {
+		return s.answerHello(ctx, asked)
+	}
 	return nil
 }
 
@@ -118,9 +125,23 @@ func (s *Service) NextTasks(ctx context.Context, host string, n int) (Poll, erro
 	if st.DisabledAt != nil {
 		return poll, nil
 	}
-	tasks, err := s.store.ClaimTasks(ctx, p.ConnectorID, host, s.now(), n)
+	now := s.now()
+	tasks, err := s.store.ClaimTasks(ctx, p.ConnectorID, host, now, n)
 	if err != nil {
 		return Poll{}, err
+	}
+	if len(tasks) < n {
+		due, err := s.helloDue(ctx, p, host, now)
+		if err != nil {
+			return Poll{}, err
+		}
+		if due {
+			more, err := s.askHello(ctx, p, host, now)
+			if err != nil {
+				return Poll{}, err
+			}
+			tasks = append(tasks, more...)
+		}
 	}
 	s.metrics.claimed.Add(int64(len(tasks)))
 	poll.Tasks = tasks

@@ -64,54 +64,83 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("%s (HTTP %d)", e.Message, e.StatusCode)
 }
 
-// do sends a request with a bearer token and decodes a 200 JSON answer into out.
+// do sends a request with the access token (as Bearer, or as DPoP with a
+// fresh proof when the token is bound) and decodes a 200 JSON answer into
+// out. A DPoP call refused for want of the server's nonce is sent once more
+// with it.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
 	tok, err := c.tokens.Token()
 	if err != nil {
 		return err
 	}
-	var body io.Reader
+	var b []byte
 	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
+		if b, err = json.Marshal(in); err != nil {
 			return err
 		}
-		body = bytes.NewReader(b)
 	}
 	u := c.base + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	status, body, retry, err := c.send(ctx, method, u, b, in != nil, tok)
+	if retry {
+		status, body, _, err = c.send(ctx, method, u, b, in != nil, tok)
+	}
 	if err != nil {
 		return err
 	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
+	if status != http.StatusOK {
 		var e apitype.Error
-		_ = json.Unmarshal(b, &e)
-		return &APIError{StatusCode: resp.StatusCode, Code: e.Code, Message: e.Message}
+		_ = json.Unmarshal(body, &e)
+		return &APIError{StatusCode: status, Code: e.Code, Message: e.Message}
 	}
 	if out == nil {
 		return nil
 	}
-	if err := json.Unmarshal(b, out); err != nil {
+	if err := json.Unmarshal(body, out); err != nil {
 		return fmt.Errorf("decoding the response of %s %s: %w", method, path, err)
 	}
 	return nil
+}
+
+// send makes one attempt of do.
+func (c *Client) send(ctx context.Context, method, u string, in []byte, hasBody bool, tok *oauth2.Token) (int, []byte, bool, error) {
+	var body io.Reader
+	if hasBody {
+		body = bytes.NewReader(in)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return 0, nil, false, err
+	}
+	if hasBody {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	bound := c.source.dpop != nil && tok.TokenType == "DPoP"
+	if bound {
+		req.Header.Set("Authorization", "DPoP "+tok.AccessToken)
+		if err := setProof(req, c.source.dpop, c.source.nonces, tok.AccessToken); err != nil {
+			return 0, nil, false, err
+		}
+	} else {
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return 0, nil, false, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return 0, nil, false, err
+	}
+	retry := bound && resp.StatusCode == http.StatusUnauthorized && c.source.nonces.update(resp)
+	if bound && !retry {
+		c.source.nonces.update(resp)
+	}
+	return resp.StatusCode, b, retry, nil
 }
 
 // Page selects a page of a list.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/conncred/conncred/apitype"
 	"github.com/conncred/conncred/clock"
+	"github.com/conncred/conncred/dpop"
 	"github.com/conncred/conncred/internal/hostport"
 	"github.com/conncred/conncred/secret"
 	"golang.org/x/oauth2"
@@ -31,6 +32,7 @@ type options struct {
 	serverURL string
 	hc        *http.Client
 	clock     clock.Clock
+	dpop      *dpop.Signer
 }
 
 // WithServerURL sets the server's base URL (https://host:port). Without it
@@ -76,6 +78,8 @@ type assertionSource struct {
 	aud      string
 	hc       *http.Client
 	clock    clock.Clock
+	dpop     *dpop.Signer // nil: Bearer tokens
+	nonces   *nonceBox
 }
 
 // NewTokenSource returns a token source for a client credential. Tokens are
@@ -99,7 +103,7 @@ func newAssertionSource(clientID, clientSecret string, opts []Option) (*assertio
 	}
 	u, _ := url.Parse(o.serverURL)
 	aud := hostport.Audience(u.Host)
-	return &assertionSource{clientID: clientID, key: key, tokenURL: o.serverURL + apitype.PathToken, aud: aud, hc: o.hc, clock: o.clock}, nil
+	return &assertionSource{clientID: clientID, key: key, tokenURL: o.serverURL + apitype.PathToken, aud: aud, hc: o.hc, clock: o.clock, dpop: o.dpop, nonces: &nonceBox{}}, nil
 }
 
 // Assertion signs a fresh client assertion.
@@ -138,9 +142,13 @@ func (s *assertionSource) Token() (*oauth2.Token, error) {
 	if err != nil {
 		return nil, err
 	}
+	typ := "Bearer"
+	if strings.EqualFold(tr.TokenType, "DPoP") {
+		typ = "DPoP"
+	}
 	return &oauth2.Token{
 		AccessToken: tr.AccessToken,
-		TokenType:   "Bearer",
+		TokenType:   typ,
 		Expiry:      s.clock.Now().Add(time.Duration(tr.ExpiresIn) * time.Second),
 	}, nil
 }
@@ -159,10 +167,30 @@ func (e *TokenError) Error() string {
 	return fmt.Sprintf("token request failed: HTTP %d %s: %s", e.StatusCode, e.Code, e.Description)
 }
 
+// exchange asks for a token, once more with the server's nonce if it
+// refuses the first proof for want of one.
 func (s *assertionSource) exchange(ctx context.Context) (apitype.TokenResponse, error) {
+	tr, retry, err := s.exchangeOnce(ctx)
+	if retry {
+		tr, _, err = s.exchangeOnce(ctx)
+	}
+	return tr, err
+}
+
+func (s *assertionSource) exchangeOnce(ctx context.Context) (_ apitype.TokenResponse, retry bool, _ error) {
+	tr, resp, err := s.post(ctx)
+	if resp != nil && s.dpop != nil {
+		retry = s.nonces.update(resp) && err != nil
+		var te *TokenError
+		retry = retry && errorsAs(err, &te) && te.Code == dpop.ErrUseNonce
+	}
+	return tr, retry, err
+}
+
+func (s *assertionSource) post(ctx context.Context) (apitype.TokenResponse, *http.Response, error) {
 	as, err := s.Assertion()
 	if err != nil {
-		return apitype.TokenResponse{}, err
+		return apitype.TokenResponse{}, nil, err
 	}
 	form := url.Values{
 		"client_id":             {s.clientID},
@@ -172,28 +200,33 @@ func (s *assertionSource) exchange(ctx context.Context) (apitype.TokenResponse, 
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.tokenURL, strings.NewReader(form.Encode()))
 	if err != nil {
-		return apitype.TokenResponse{}, err
+		return apitype.TokenResponse{}, nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "conncred-client")
+	if s.dpop != nil {
+		if err := setProof(req, s.dpop, s.nonces, ""); err != nil {
+			return apitype.TokenResponse{}, nil, err
+		}
+	}
 	resp, err := s.hc.Do(req)
 	if err != nil {
-		return apitype.TokenResponse{}, fmt.Errorf("token request: %w", err)
+		return apitype.TokenResponse{}, nil, fmt.Errorf("token request: %w", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return apitype.TokenResponse{}, fmt.Errorf("token request: %w", err)
+		return apitype.TokenResponse{}, resp, fmt.Errorf("token request: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var oe apitype.OAuthError
 		_ = json.Unmarshal(body, &oe)
-		return apitype.TokenResponse{}, &TokenError{StatusCode: resp.StatusCode, Code: oe.Error, Description: oe.ErrorDescription}
+		return apitype.TokenResponse{}, resp, &TokenError{StatusCode: resp.StatusCode, Code: oe.Error, Description: oe.ErrorDescription}
 	}
 	var tr apitype.TokenResponse
 	if err := json.Unmarshal(body, &tr); err != nil || tr.AccessToken == "" {
-		return apitype.TokenResponse{}, fmt.Errorf("token response is not a token (HTTP 200, %d bytes)", len(body))
+		return apitype.TokenResponse{}, resp, fmt.Errorf("token response is not a token (HTTP 200, %d bytes)", len(body))
 	}
-	return tr, nil
+	return tr, resp, nil
 }

@@ -41,6 +41,9 @@ type ExchangeRequest struct {
 	Audience           string
 	Resource           string
 	ActorToken         string
+	// JKT is the thumbprint of the key of the DPoP proof the request
+	// carried (verified by package dpop), or "" for a Bearer token.
+	JKT string
 }
 
 // ExchangeResult is a successful exchange.
@@ -87,7 +90,7 @@ func (s *Service) Exchange(ctx context.Context, req ExchangeRequest) (ExchangeRe
 // refusalCode keeps a metric label within the codes the exchange returns.
 func refusalCode(code string) string {
 	switch code {
-	case authority.ErrInvalidRequest, authority.ErrInvalidClient, authority.ErrInvalidGrant, ErrInvalidTarget:
+	case authority.ErrInvalidRequest, authority.ErrInvalidClient, authority.ErrInvalidGrant, ErrInvalidTarget, authority.ErrInvalidDPoPProof:
 		return code
 	}
 	return "other"
@@ -132,6 +135,11 @@ func (s *Service) exchange(ctx context.Context, req ExchangeRequest) (ExchangeRe
 	if t.DeletedAt != nil {
 		return ExchangeResult{}, &t, "", &authority.TokenError{Code: authority.ErrInvalidClient, Description: "unknown client_id, or its trust has been deleted", Reason: "trust deleted (or its connector or app)"}
 	}
+	if t.RequireDPoP && req.JKT == "" {
+		return ExchangeResult{}, &t, "", &authority.TokenError{Code: authority.ErrInvalidDPoPProof,
+			Description: "this trust requires DPoP: send a DPoP header with a proof (RFC 9449) signed by the key the token is to be bound to",
+			Reason:      "DPoP required, no proof"}
+	}
 	claims, std, err := s.verifySubject(ctx, t, req.SubjectToken)
 	if err != nil {
 		return ExchangeResult{}, &t, "", err
@@ -148,6 +156,7 @@ func (s *Service) exchange(ctx context.Context, req ExchangeRequest) (ExchangeRe
 	}
 	g := grantOf(t, std.Subject, std.Issuer)
 	g.NotAfter = std.Expiry.Time()
+	g.JKT = req.JKT
 	tok, err := s.auth.MintGrant(ctx, g)
 	if err != nil {
 		return ExchangeResult{}, &t, "", err

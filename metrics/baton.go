@@ -10,6 +10,8 @@ type BatonStats struct {
 	TasksCreated, Retries, Timeouts            int64
 	TasksFinished, TasksFailed, TasksCancelled int64
 	Uploads, UploadBytes, UploadsRefused       int64
+	OrphanUploadsSwept, OrphanChunksSwept      int64
+	HelloTasks                                 int64
 }
 
 // WatchBaton exports the BatonService's counters, read from stats at every
@@ -33,5 +35,8 @@ func (m *Metrics) WatchBaton(stats func() BatonStats) {
 		counter("uploads_total", "Artifacts stored.", func(s BatonStats) int64 { return s.Uploads }),
 		counter("upload_bytes_total", "Bytes of artifacts stored.", func(s BatonStats) int64 { return s.UploadBytes }),
 		counter("uploads_refused_total", "Uploads refused (bad stream, checksum, size, task).", func(s BatonStats) int64 { return s.UploadsRefused }),
+		counter("orphan_uploads_swept_total", "Uploads left uncommitted (a node died mid-upload) whose stored chunks were deleted.", func(s BatonStats) int64 { return s.OrphanUploadsSwept }),
+		counter("orphan_chunks_swept_total", "Stored chunks of uncommitted uploads deleted.", func(s BatonStats) int64 { return s.OrphanChunksSwept }),
+		counter("hello_tasks_total", "Hello tasks sent to hosts that poll without a Hello on record.", func(s BatonStats) int64 { return s.HelloTasks }),
 	)
 }

@@ -42,8 +42,9 @@ const (
 // Its methods are safe for concurrent use. A nil *Metrics is not usable;
 // code that may run without metrics leaves the hooks unset instead.
 type Metrics struct {
-	reg *prometheus.Registry
-	fed federationMetrics // federation.go
+	reg  *prometheus.Registry
+	fed  federationMetrics // federation.go
+	dpop dpopMetrics       // dpop.go
 
 	exchanges   *prometheus.CounterVec
 	rateLimited *prometheus.CounterVec

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/apitype"
@@ -42,6 +41,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) error {
 			return oauth(&rateLimitedError{wait: wait})
 		}
 	}
+	if req.JKT, err = s.tokenProof(r); err != nil {
+		s.recordFailure(req.ClientID, ip)
+		return oauth(err)
+	}
 	tok, err := s.auth.Exchange(r.Context(), req)
 	if err != nil {
 		var te *authority.TokenError
@@ -55,7 +58,8 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) error {
 	}
 	noteClient(r.Context(), req.ClientID) // authenticated by the exchange
 	w.Header().Set("Pragma", "no-cache")
-	return writeJSON(w, apitype.TokenResponse{AccessToken: tok.AccessToken, TokenType: "Bearer", ExpiresIn: tok.ExpiresIn})
+	s.setNonce(w)
+	return writeJSON(w, apitype.TokenResponse{AccessToken: tok.AccessToken, TokenType: tokenType(tok), ExpiresIn: tok.ExpiresIn})
 }
 
 func (s *Server) recordFailure(clientID, ip string) {
@@ -64,15 +68,11 @@ func (s *Server) recordFailure(clientID, ip string) {
 	}
 }
 
-// authenticated requires a valid bearer token and puts its principal in the
-// request's context.
+// authenticated requires a valid bearer token (or a DPoP-bound token with
+// its proof, dpop.go) and puts its principal in the request's context.
 func (s *Server) authenticated(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-		if !ok || !strings.EqualFold(scheme, "bearer") || strings.TrimSpace(token) == "" {
-			return conncred.Errorf(conncred.EUnauthenticated, "this endpoint needs an Authorization: Bearer <access token> header; get a token from POST /auth/v1/token")
-		}
-		p, err := s.auth.Authenticate(r.Context(), strings.TrimSpace(token))
+		p, err := s.authenticate(r)
 		if err != nil {
 			return err
 		}

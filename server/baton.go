@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -42,13 +41,13 @@ func (s *Server) batonRoutes() {
 func (s *Server) batonAuth(next http.Handler) http.Handler {
 	ew := connect.NewErrorWriter()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-		if !ok || !strings.EqualFold(scheme, "bearer") || strings.TrimSpace(token) == "" {
-			_ = ew.Write(w, r, connect.NewError(connect.CodeUnauthenticated, errors.New("send authorization: Bearer <access token> from POST /auth/v1/token")))
+		if r.Header.Get("Authorization") == "" {
+			_ = ew.Write(w, r, connect.NewError(connect.CodeUnauthenticated, errors.New("send authorization: Bearer <access token> from POST /auth/v1/token (or DPoP <access token> with a DPoP proof)")))
 			return
 		}
-		p, err := s.auth.Authenticate(r.Context(), strings.TrimSpace(token))
+		p, err := s.authenticate(r)
 		if err != nil {
+			setChallenge(err, w.Header())
 			_ = ew.Write(w, r, s.connectError(r.Context(), err))
 			return
 		}
@@ -71,6 +70,10 @@ func (s *Server) connectError(ctx context.Context, err error) error {
 	var ce *connect.Error
 	if errors.As(err, &ce) {
 		return ce
+	}
+	var dc *dpopChallenge
+	if errors.As(err, &dc) {
+		return connect.NewError(connect.CodeUnauthenticated, errors.New(dc.desc))
 	}
 	code := connect.CodeInternal
 	switch conncred.ErrorCode(err) {

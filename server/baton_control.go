@@ -2,14 +2,12 @@ package server
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/conncred/conncred"
@@ -78,7 +76,7 @@ func syncStatusView(st baton.Status) apitype.SyncStatusResponse {
 		SyncDisabledAt: st.SyncDisabledAt, CanResumeSync: st.CanResumeSync, NextSyncAt: st.NextRunAt,
 	}
 	if st.Cron != "" {
-		out.Schedule = &apitype.SyncSchedule{Cron: st.Cron, TimeZone: st.TimeZone}
+		out.Schedule = &apitype.ScheduleCron{CronSpec: st.Cron, Timezone: st.TimeZone}
 	}
 	return out
 }
@@ -141,7 +139,8 @@ func (s *Server) handleSetSchedule(w http.ResponseWriter, r *http.Request) error
 	if err := s.readJSON(w, r, authority.ActionControlSyncs, &req); err != nil {
 		return err
 	}
-	st, err := b.SetSchedule(r.Context(), r.PathValue("app_id"), r.PathValue("connector_id"), req.Cron, req.TimeZone)
+	spec, tz := req.Spec()
+	st, err := b.SetSchedule(r.Context(), r.PathValue("app_id"), r.PathValue("connector_id"), spec, tz)
 	if err != nil {
 		return err
 	}
@@ -229,9 +228,15 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request, syncOnly bool
 	if err != nil {
 		return err
 	}
+	arts := make([]baton.Artifact, len(tasks))
+	if syncOnly {
+		if arts, err = b.Artifacts(r.Context(), tasks); err != nil {
+			return err
+		}
+	}
 	out := apitype.ListSyncsResponse{List: []*apitype.SyncView{}}
-	for _, t := range tasks {
-		out.List = append(out.List, syncView(t, nil))
+	for i, t := range tasks {
+		out.List = append(out.List, syncView(t, &arts[i]))
 	}
 	if len(tasks) == n {
 		out.NextPageToken = tasks[n-1].ID
@@ -266,8 +271,12 @@ func (s *Server) handleDownloadURL(w http.ResponseWriter, r *http.Request) error
 	if a.Key == "" {
 		return conncred.Errorf(conncred.ENotFound, "sync %s has no uploaded artifact", t.ID)
 	}
+	key, err := s.downloadKey(r, b)
+	if err != nil {
+		return err
+	}
 	exp := s.cfg.Clock.Now().Add(downloadURLTTL).Truncate(time.Second)
-	tok := s.signDownload(t.ID, exp)
+	tok := signDownload(key, t.ID, exp)
 	return writeJSON(w, apitype.DownloadURLResponse{DownloadURL: s.auth.Issuer() + "/api/v1/sync_downloads/" + tok, ExpiresAt: exp.UTC()})
 }
 
@@ -288,7 +297,11 @@ func (s *Server) handleSignedDownload(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	id, ok := s.verifyDownload(r.PathValue("token"))
+	key, err := s.downloadKey(r, b)
+	if err != nil {
+		return err
+	}
+	id, ok := s.verifyDownload(key, r.PathValue("token"))
 	if !ok {
 		return conncred.Errorf(conncred.EPermissionDenied, "this download URL is invalid or expired; ask for a new one with .../syncs/{sync_id}/download_url")
 	}
@@ -315,32 +328,23 @@ func (s *Server) sendArtifact(w http.ResponseWriter, r *http.Request, b *baton.S
 	return nil
 }
 
-var (
-	downloadKeyOnce sync.Once
-	downloadKey     []byte
-)
-
-// downloadKey is the HMAC key of download URLs: Config.DownloadKey, or a random
-// one per process (URLs then work only on the node that made them).
-func (s *Server) downloadKey() []byte {
+// downloadKey is the HMAC key of download URLs: Config.DownloadKey, else
+// the wing's key kept in the database, the same on every node.
+func (s *Server) downloadKey(r *http.Request, b *baton.Service) ([]byte, error) {
 	if len(s.cfg.DownloadKey) > 0 {
-		return s.cfg.DownloadKey
+		return s.cfg.DownloadKey, nil
 	}
-	downloadKeyOnce.Do(func() {
-		downloadKey = make([]byte, 32)
-		_, _ = rand.Read(downloadKey)
-	})
-	return downloadKey
+	return b.DownloadKey(r.Context())
 }
 
-func (s *Server) signDownload(id string, exp time.Time) string {
+func signDownload(key []byte, id string, exp time.Time) string {
 	msg := id + "." + strconv.FormatInt(exp.Unix(), 10)
-	m := hmac.New(sha256.New, s.downloadKey())
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(msg))
 	return msg + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-func (s *Server) verifyDownload(tok string) (string, bool) {
+func (s *Server) verifyDownload(key []byte, tok string) (string, bool) {
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
 		return "", false
@@ -349,7 +353,7 @@ func (s *Server) verifyDownload(tok string) (string, bool) {
 	if err != nil || s.cfg.Clock.Now().Unix() >= exp {
 		return "", false
 	}
-	want := s.signDownload(parts[0], time.Unix(exp, 0))
+	want := signDownload(key, parts[0], time.Unix(exp, 0))
 	if !hmac.Equal([]byte(want), []byte(tok)) {
 		return "", false
 	}

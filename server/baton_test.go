@@ -68,6 +68,7 @@ func newBatonEnvWith(t testing.TB, bcfg baton.Config, acfg authority.Config) *ba
 	fed := federation.New(federation.Config{PublicHost: a.PublicHost(), Keys: federation.KeyConfig{AllowInsecureLoopback: true}}, st, a, clk, log)
 	t.Cleanup(func() { fed.Close() })
 	cfg := Config{Clock: clk, Baton: svc, Federation: fed}
+	withDPoP(&cfg, st, a, clk)
 	withLifecycle(&cfg, a, st, clk)
 	withPolicy(t, &cfg, a, st, clk)
 	srv := httptest.NewUnstartedServer(New(cfg, a, log))

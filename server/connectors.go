@@ -29,7 +29,11 @@ func (s *Server) handleConnectorCreate(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, apitype.ConnectorResponse{ConnectorView: apitype.FromConnector(c), Expanded: []any{}})
+	v, err := s.connectorView(r, c)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, apitype.ConnectorResponse{ConnectorView: v, Expanded: []any{}})
 }
 
 func (s *Server) handleConnectorGet(w http.ResponseWriter, r *http.Request) error {
@@ -37,7 +41,11 @@ func (s *Server) handleConnectorGet(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, apitype.ConnectorResponse{ConnectorView: apitype.FromConnector(c), Expanded: []any{}})
+	v, err := s.connectorView(r, c)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, apitype.ConnectorResponse{ConnectorView: v, Expanded: []any{}})
 }
 
 func (s *Server) handleConnectorList(w http.ResponseWriter, r *http.Request) error {
@@ -51,7 +59,11 @@ func (s *Server) handleConnectorList(w http.ResponseWriter, r *http.Request) err
 	}
 	out := apitype.ListConnectorsResponse{List: make([]*apitype.ConnectorView, 0, len(cs)), NextPageToken: next, Expanded: []any{}}
 	for _, c := range cs {
-		out.List = append(out.List, apitype.FromConnector(c))
+		v, err := s.connectorView(r, c)
+		if err != nil {
+			return err
+		}
+		out.List = append(out.List, v)
 	}
 	return writeJSON(w, out)
 }
@@ -76,7 +88,11 @@ func (s *Server) handleConnectorUpdate(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, apitype.ConnectorResponse{ConnectorView: apitype.FromConnector(c), Expanded: []any{}})
+	v, err := s.connectorView(r, c)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, apitype.ConnectorResponse{ConnectorView: v, Expanded: []any{}})
 }
 
 func (s *Server) handleConnectorDelete(w http.ResponseWriter, r *http.Request) error {

@@ -22,6 +22,7 @@ import (
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/authority"
 	"github.com/conncred/conncred/clock"
+	"github.com/conncred/conncred/dpop"
 	"github.com/conncred/conncred/federation"
 	"github.com/conncred/conncred/lifecycle"
 	"github.com/conncred/conncred/secret"
@@ -91,6 +92,7 @@ func newEnvWith(t testing.TB, cfg Config, acfg authority.Config, tls bool) *env 
 		t.Cleanup(func() { fed.Close() })
 		cfg.Federation = fed
 	}
+	withDPoP(&cfg, st, a, clk)
 	srv := httptest.NewUnstartedServer(New(cfg, a, log))
 	if tls {
 		srv.EnableHTTP2 = true
@@ -107,6 +109,18 @@ func newEnvWith(t testing.TB, cfg Config, acfg authority.Config, tls bool) *env 
 	e.secrets = append(e.secrets, sec.Reveal())
 	e.admin = e.token(cred.ClientID, sec.Reveal())
 	return e
+}
+
+// withDPoP turns DPoP on as serve does, unless the test brought its own
+// verifier: clients that send no proof see no difference.
+func withDPoP(cfg *Config, st *sqlite.Store, a *authority.Authority, clk *clock.Fake) {
+	if cfg.DPoP == nil {
+		cfg.DPoP = dpop.NewVerifier(dpop.Config{}, st, clk)
+	}
+	if cfg.DPoPPolicy == nil {
+		cfg.DPoPPolicy = dpop.NewPolicy(st, a, clk)
+		a.SetBindingPolicy(cfg.DPoPPolicy)
+	}
 }
 
 // assertion signs an assertion as the official clients do.

@@ -12,6 +12,7 @@ import (
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/apitype"
 	"github.com/conncred/conncred/authority"
+	"github.com/conncred/conncred/dpop"
 )
 
 // oauthError marks an error returned by an OAuth endpoint (/auth/v1/token,
@@ -43,7 +44,10 @@ func (s *Server) writeOAuthError(w http.ResponseWriter, r *http.Request, err err
 	var te *authority.TokenError
 	var rl *rateLimitedError
 	var he *httpError
+	var de *dpop.Error
 	switch {
+	case errors.As(err, &de):
+		writeDPoPTokenError(w, de)
 	case errors.As(err, &rl):
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(rl.wait.Seconds()+0.999))))
 		writeOAuthStatus(w, http.StatusTooManyRequests, apitype.OAuthError{Error: "slow_down", ErrorDescription: "too many failed token requests from this address, or naming this client_id from it; retry after the time in Retry-After"})

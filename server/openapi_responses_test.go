@@ -151,6 +151,13 @@ func TestOpenAPIResponsesMatchTheDocument(t *testing.T) {
 	c.call("DELETE", trusts+"/"+trustID, bearer(admin), "", 200, true)
 	c.call("DELETE", trusts+"/"+unknown, bearer(admin), "", 404, true)
 
+	// DPoP: the per-credential flag.
+	cd := strings.Replace(apitype.PathCredentialDPoP, "{id}", credID, 1)
+	c.call("POST", cd, jsonHeaders(admin), `{"requireDpop":false}`, 200, true)
+	c.call("POST", cd, jsonHeaders(admin), `{"requireDpop":"yes"}`, 400, false)
+	c.call("GET", cd, bearer(admin), "", 200, true)
+	c.call("GET", strings.Replace(apitype.PathCredentialDPoP, "{id}", unknown, 1), bearer(admin), "", 404, true)
+
 	// Signing keys and audit.
 	c.call("POST", apitype.PathRotateKeys, bearer(admin), "", 200, true)
 	c.call("POST", apitype.PathRotateKeys, jsonHeaders(admin), `{"a":1,"a":2}`, 400, false)
@@ -175,8 +182,8 @@ func TestOpenAPIResponsesMatchTheDocument(t *testing.T) {
 	dl := jsonField(t, b, "downloadUrl")
 	c.call("GET", dl[strings.Index(dl, "/api/"):], nil, "", 200, true)
 	c.call("GET", "/api/v1/sync_downloads/forged.1.x", nil, "", 403, true)
-	c.call("POST", sc+"/schedule", jsonHeaders(admin), `{"cron":"0 3 * * *","timeZone":"Europe/Berlin"}`, 200, true)
-	c.call("POST", sc+"/schedule", jsonHeaders(admin), `{"cron":"sometimes"}`, 400, true)
+	c.call("POST", sc+"/schedule", jsonHeaders(admin), `{"cron":{"cronSpec":"0 3 * * *","timezone":"Europe/Berlin"}}`, 200, true)
+	c.call("POST", sc+"/schedule", jsonHeaders(admin), `{"cron":{"cronSpec":"sometimes"}}`, 400, true)
 	c.call("POST", sc+"/force_sync", bearer(admin), "", 200, true)
 	c.call("POST", sc+"/force_sync", jsonHeaders(admin), `{}`, 400, true) // one is pending
 	c.call("POST", sc+"/pause", bearer(admin), "", 200, true)

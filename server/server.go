@@ -21,6 +21,7 @@ import (
 	"github.com/conncred/conncred/authority"
 	"github.com/conncred/conncred/baton"
 	"github.com/conncred/conncred/clock"
+	"github.com/conncred/conncred/dpop"
 	"github.com/conncred/conncred/federation"
 	"github.com/conncred/conncred/lifecycle"
 	"github.com/conncred/conncred/policy"
@@ -65,8 +66,8 @@ type Config struct {
 	// Baton, when set, is served as the BatonService (baton.go) and the
 	// sync control API (baton_control.go).
 	Baton *baton.Service
-	// DownloadKey signs sync download URLs (default: random per process,
-	// so a URL works on the node that made it).
+	// DownloadKey signs sync download URLs (default: the baton wing's key
+	// in the database, so a URL made on one node works on every node).
 	DownloadKey []byte
 	// Federation serves workload federation trusts and the RFC 8693 token
 	// exchange; nil turns both off (the grant is then unsupported).
@@ -84,6 +85,13 @@ type Config struct {
 	// Observer receives request metrics (metrics.go); nil: none. It is
 	// installed by Handler.
 	Observer Observer
+	// DPoP, when set, checks DPoP proofs (RFC 9449, dpop.go): token
+	// requests with a proof get bound tokens, and calls with a bound
+	// token need a proof. nil: proofs are ignored and tokens are Bearer.
+	DPoP *dpop.Verifier
+	// DPoPPolicy keeps the per-credential "require DPoP" flag; nil: the
+	// flag's routes answer UNIMPLEMENTED.
+	DPoPPolicy *dpop.Policy
 }
 
 func (c *Config) setDefaults() {
@@ -165,6 +173,7 @@ func (s *Server) routes() {
 	s.batonControlRoutes()
 	s.trustRoutes()
 	s.policyRoutes()
+	s.dpopRoutes()
 }
 
 // handle registers h for pattern, behind bearer authentication when authn.
@@ -350,6 +359,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.writeStatus(w, rpcInvalidArgument, "request body is larger than this server's limit of "+strconv.FormatInt(tooBig.Limit, 10)+" bytes; send a smaller body")
 		return
 	}
+	var dc *dpopChallenge
+	if errors.As(err, &dc) {
+		s.writeDPoPChallenge(w, dc)
+		return
+	}
 	var he *httpError
 	if errors.As(err, &he) {
 		if he.rpc == rpcUnavailable {
@@ -370,6 +384,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", "1")
 	case conncred.EUnauthenticated:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="conncred"`)
+		if s.cfg.DPoP != nil {
+			w.Header().Add("WWW-Authenticate", `DPoP algs="`+dpopAlgs+`"`)
+		}
 	}
 	s.writeStatus(w, rpc, msg)
 }

@@ -146,6 +146,11 @@ func (s *Server) handleTokenExchange(w http.ResponseWriter, r *http.Request, for
 			return oauth(&rateLimitedError{wait: wait})
 		}
 	}
+	var err error
+	if req.JKT, err = s.tokenProof(r); err != nil {
+		s.recordFailure(req.ClientID, ip)
+		return oauth(err)
+	}
 	res, err := s.cfg.Federation.Exchange(r.Context(), req)
 	if err != nil {
 		var te *authority.TokenError
@@ -159,8 +164,9 @@ func (s *Server) handleTokenExchange(w http.ResponseWriter, r *http.Request, for
 	}
 	noteClient(r.Context(), req.ClientID)
 	w.Header().Set("Pragma", "no-cache")
+	s.setNonce(w)
 	return writeJSON(w, apitype.TokenResponse{
-		AccessToken: res.Token.AccessToken, TokenType: "Bearer", ExpiresIn: res.Token.ExpiresIn,
+		AccessToken: res.Token.AccessToken, TokenType: tokenType(res.Token), ExpiresIn: res.Token.ExpiresIn,
 		IssuedTokenType: res.IssuedTokenType,
 	})
 }

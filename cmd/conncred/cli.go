@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/conncred/conncred/client"
+	"github.com/conncred/conncred/dpop"
 	"github.com/spf13/pflag"
 )
 
@@ -27,6 +28,10 @@ type clientFlags struct {
 	dataDir     string
 	caFile      string
 	json        bool
+	dpop        bool
+	// streaming drops the whole-request timeout, for a download whose
+	// length has no bound the CLI knows in advance.
+	streaming bool
 }
 
 func (f *clientFlags) register(fs *pflag.FlagSet) {
@@ -35,6 +40,7 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.dataDir, "data-dir", "./conncred-data", "local server data dir, for its admin credential and dev CA")
 	fs.StringVar(&f.caFile, "ca-file", "", "PEM CA to trust besides the system roots (default: <data-dir>/ca.pem when it exists)")
 	fs.BoolVar(&f.json, "json", false, "print JSON instead of a table")
+	fs.BoolVar(&f.dpop, "dpop", false, "bind this command's access tokens to a new Ed25519 key that lives only in this process, and prove it on every call (DPoP, RFC 9449); needed for a credential that requires DPoP")
 }
 
 // credentialFile is the JSON a credential is stored in.
@@ -92,7 +98,11 @@ func (f *clientFlags) httpClient() (*http.Client, error) {
 		}
 		tr.TLSClientConfig.RootCAs = pool
 	}
-	return &http.Client{Transport: tr, Timeout: 60 * time.Second}, nil
+	hc := &http.Client{Transport: tr, Timeout: 60 * time.Second}
+	if f.streaming {
+		hc.Timeout = 0
+	}
+	return hc, nil
 }
 
 func (f *clientFlags) client() (*client.Client, error) {
@@ -108,7 +118,17 @@ func (f *clientFlags) client() (*client.Client, error) {
 		return nil, err
 	}
 	hc.Transport = refusedHint{base: hc.Transport, server: f.server}
-	return client.New(cred.ClientID, cred.ClientSecret, client.WithServerURL(f.server), client.WithHTTPClient(hc))
+	opts := []client.Option{client.WithServerURL(f.server), client.WithHTTPClient(hc)}
+	if f.dpop {
+		// An ephemeral key: a token bound to it is useless to anyone who
+		// copies it from this process, and it dies with the process.
+		s, err := dpop.NewEphemeralSigner()
+		if err != nil {
+			return nil, fmt.Errorf("making a DPoP key: %w", err)
+		}
+		opts = append(opts, client.WithDPoP(s))
+	}
+	return client.New(cred.ClientID, cred.ClientSecret, opts...)
 }
 
 // checkServerURL refuses a --server the CLI cannot speak to. Plain http is

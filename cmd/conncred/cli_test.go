@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/conncred/conncred/authority"
+	"github.com/conncred/conncred/baton"
 	"github.com/conncred/conncred/federation"
 	"github.com/conncred/conncred/lifecycle"
 	"github.com/conncred/conncred/policy"
@@ -30,6 +31,7 @@ import (
 // leaves them.
 type cliEnv struct {
 	url, dir string
+	baton    *baton.Service // the BatonService's rules, to play a connector
 }
 
 func newCLIEnv(t *testing.T) *cliEnv {
@@ -54,18 +56,23 @@ func newCLIEnv(t *testing.T) *cliEnv {
 	a.SetSourceGuard(life)
 	fed := federation.New(federation.Config{PublicHost: a.PublicHost()}, st, a, nil, nil)
 	t.Cleanup(func() { fed.Close() })
+	arts, err := baton.NewDirStore(filepath.Join(dir, "artifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs := baton.New(baton.Config{}, baton.Deps{Store: st, Artifacts: arts, Audit: a.RecordAudit})
 	pol, err := policy.New(policy.Config{}, a, st, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.SetLifetimeLimiter(pol)
-	srv := httptest.NewTLSServer(server.New(server.Config{Federation: fed, Lifecycle: life, Policy: pol}, a, slog.New(slog.DiscardHandler)))
+	srv := httptest.NewTLSServer(server.New(server.Config{Federation: fed, Lifecycle: life, Baton: bs, Policy: pol}, a, slog.New(slog.DiscardHandler)))
 	t.Cleanup(srv.Close)
 	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
 	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), ca, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return &cliEnv{url: srv.URL, dir: dir}
+	return &cliEnv{url: srv.URL, dir: dir, baton: bs}
 }
 
 func (e *cliEnv) run(t *testing.T, args ...string) (stdout, stderr string, code int) {

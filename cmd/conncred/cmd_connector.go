@@ -11,9 +11,10 @@ import (
 )
 
 func connectorCmd() *cobra.Command {
-	return group("connector", "create, get, list, update and delete connectors",
+	return group("connector", "create, get, list, update and delete connectors; show, start, pause, resume and schedule their syncs",
 		"  conncred connector list --app 2HErg7BRmNdHgX8sTCWVq4E1fyh",
-		connectorCreateCmd(), connectorGetCmd(), connectorListCmd(), connectorUpdateCmd(), connectorDeleteCmd())
+		connectorCreateCmd(), connectorGetCmd(), connectorListCmd(), connectorUpdateCmd(), connectorDeleteCmd(),
+		connectorStatusCmd(), connectorSyncCmd(), connectorPauseCmd(), connectorResumeCmd(), connectorScheduleCmd())
 }
 
 // connectorFlags are the flags naming a connector: --app, and --id unless

@@ -122,7 +122,7 @@ func TestJSONEveryCommand(t *testing.T) {
 		s, _ := v[path[len(path)-1]].(string)
 		return s
 	}
-	dbDir := t.TempDir()
+	dbDir, dlDir := t.TempDir(), t.TempDir()
 	steps := []struct {
 		cmd     string
 		args    func() []string
@@ -138,6 +138,20 @@ func TestJSONEveryCommand(t *testing.T) {
 		{"connector get", func() []string { return []string{"--app", ids["app"], "--id", ids["conn"]} }, false, []string{"connectorView", "expanded"}, nil},
 		{"connector list", func() []string { return []string{"--app", ids["app"]} }, false, []string{"expanded", "list", "nextPageToken"}, nil},
 		{"connector update", func() []string { return []string{"--app", ids["app"], "--id", ids["conn"], "--name", "n"} }, false, []string{"connectorView", "expanded"}, nil},
+		{"connector status", func() []string { return []string{"--app", ids["app"], "--id", ids["conn"]} }, false, []string{"canResumeSync", "status"}, nil},
+		// The connector then runs the forced sync, so there is a c1z to download.
+		{"connector sync", func() []string { return []string{"--app", ids["app"], "--id", ids["conn"]} }, false, []string{"canResumeSync", "status", "syncId"}, func(v map[string]any) {
+			ids["sync"] = get(v, "syncId")
+			e.runConnectorSync(t, ids["app"], ids["conn"], []byte("C1ZF\x00c1z"))
+		}},
+		{"connector schedule", func() []string { return []string{"--app", ids["app"], "--id", ids["conn"], "--cron", "0 3 * * *"} }, false, []string{"canResumeSync", "nextSyncAt", "schedule", "status"}, nil},
+		{"connector pause", func() []string { return []string{"--app", ids["app"], "--id", ids["conn"]} }, false, []string{"canResumeSync", "nextSyncAt", "schedule", "status", "syncDisabledAt"}, nil},
+		{"connector resume", func() []string { return []string{"--app", ids["app"], "--id", ids["conn"]} }, false, []string{"canResumeSync", "nextSyncAt", "schedule", "status"}, nil},
+		{"sync list", func() []string { return []string{"--app", ids["app"], "--connector", ids["conn"]} }, false, []string{"list", "nextPageToken"}, nil},
+		{"sync get", func() []string { return []string{"--app", ids["app"], "--connector", ids["conn"], "--id", ids["sync"]} }, false, []string{"sync"}, nil},
+		{"sync download", func() []string {
+			return []string{"--app", ids["app"], "--connector", ids["conn"], "--id", ids["sync"], "--output", filepath.Join(dlDir, "s.c1z")}
+		}, false, []string{"sync"}, nil},
 		{"credential rotate", func() []string { return []string{"--app", ids["app"], "--connector", ids["conn"]} }, false, []string{"clientSecret", "credential"}, func(v map[string]any) {
 			ids["cred"] = get(v, "credential", "id")
 			ids["credFile"] = writeCredFile(t, v)

@@ -63,6 +63,7 @@ type serveConfig struct {
 	MetricsAllowRemote    bool
 	Baton                 batonFlags
 	Policy                policyFlags
+	DPoP                  dpopFlags
 }
 
 func (c *serveConfig) flags(fs *pflag.FlagSet) {
@@ -97,6 +98,7 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.DebugListen, "debug-listen", "", "serve Go's profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (empty: off)")
 	c.Baton.flags(fs)
 	c.Policy.flags(fs)
+	c.DPoP.flags(fs)
 	fs.BoolVar(&c.AccessLog, "access-log", true, "log each request (method, route, status, duration, bytes, client id, remote address, request id) at info; successful token exchanges as one line a minute with a count")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", "", "serve Prometheus metrics (/metrics) on this address, e.g. 127.0.0.1:9464 (empty: off; loopback only unless --metrics-allow-remote)")
 	fs.BoolVar(&c.MetricsAllowRemote, "metrics-allow-remote", false, "let --metrics-listen use a non-loopback address (the metrics endpoint has no authentication)")
@@ -263,7 +265,11 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	}
 	defer stopPolicy()
 
-	scfg := server.Config{Baton: bsvc, Lifecycle: life, Policy: pol, MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog, Federation: fed}
+	dv, dp, err := startDPoP(cfg.DPoP, rawStore, auth, met)
+	if err != nil {
+		return err
+	}
+	scfg := server.Config{DPoP: dv, DPoPPolicy: dp, Baton: bsvc, Lifecycle: life, Policy: pol, MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog, Federation: fed}
 	if met != nil {
 		scfg.Observer = met
 	}

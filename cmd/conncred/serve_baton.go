@@ -10,6 +10,7 @@ import (
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/authority"
 	"github.com/conncred/conncred/baton"
+	"github.com/conncred/conncred/clock"
 	"github.com/conncred/conncred/store/postgres"
 	"github.com/spf13/pflag"
 )
@@ -52,11 +53,12 @@ func startBaton(ctx context.Context, b batonFlags, dataDir string, store conncre
 	svc := baton.New(baton.Config{PollInterval: b.PollInterval, HeartbeatTimeout: b.HeartbeatTimeout, MaxUploadBytes: b.MaxUploadBytes},
 		baton.Deps{Store: bs, Artifacts: arts, Log: log, Audit: auth.RecordAudit})
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
-	ticker := time.NewTicker(5 * time.Second)
+	// The pass is driven by ticks, so tests drive it from a fake clock.
+	ticker := clock.Real{}.NewTicker(5 * time.Second)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		svc.Run(conncred.WithPrincipal(bg, conncred.System), ticker.C)
+		svc.Run(conncred.WithPrincipal(bg, conncred.System), ticker.Chan())
 	}()
 	return svc, func() { stop(); ticker.Stop(); <-done }, nil
 }

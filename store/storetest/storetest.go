@@ -58,8 +58,10 @@ func Run(t *testing.T, open func(t *testing.T) conncred.Store) {
 		{"Concurrency", concurrencyTests},
 		{"Lifecycle", lifecycleTests},
 		{"Baton", batonTests},
+		{"BatonMore", batonMoreTests},
 		{"Trusts", trustTests},
 		{"Policies", policyTests},
+		{"DPoP", dpopTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
