@@ -77,10 +77,10 @@ func TestDownServerCatchesUpOnceOnStart(t *testing.T) {
 }
 
 // TestYearOfSimulatedTime drives the scheduler's own loop on the fake
-// clock, a tick every 6h through 366 days, over credentials of several
+// clock, a tick every 12h through 366 days, over credentials of several
 // lifetimes and habits, and checks every event and when it came.
 func TestYearOfSimulatedTime(t *testing.T) {
-	const tick = 6 * time.Hour
+	const tick = 12 * time.Hour
 	cfg := policy.Config{Interval: tick, Defaults: policy.Policy{
 		ExpiryWarnings: &[]time.Duration{14 * day, day}, DormancyThreshold: dur(30 * day), AutoRevokeAfter: dur(90 * day)}}
 	f := newFixture(t, cfg)
