@@ -24,6 +24,7 @@ import (
 	"github.com/conncred/conncred/dpop"
 	"github.com/conncred/conncred/federation"
 	"github.com/conncred/conncred/lifecycle"
+	"github.com/conncred/conncred/personal"
 	"github.com/conncred/conncred/policy"
 )
 
@@ -82,6 +83,10 @@ type Config struct {
 	// Policy serves the expiry and dormancy policies (policies.go); nil
 	// leaves those routes out.
 	Policy *policy.Service
+	// Personal serves ConductorOne's personal-client API with its
+	// official fields (personal.go); nil: the admin routes serve the
+	// records without them.
+	Personal *personal.Service
 	// Observer receives request metrics (metrics.go); nil: none. It is
 	// installed by Handler.
 	Observer Observer
@@ -168,6 +173,7 @@ func (s *Server) routes() {
 	s.connectorRoutes()
 	s.credentialRoutes()
 	s.adminRoutes()
+	s.personalRoutes()
 	s.lifecycleRoutes()
 	s.batonRoutes()
 	s.batonControlRoutes()

@@ -12,10 +12,10 @@ import (
 const secretWarning = "conncred: this is the only time the client secret is shown; store it now (it is not kept by the server and cannot be shown again)"
 
 func credentialCmd() *cobra.Command {
-	return group("credential", "rotate, get, list and revoke connector credentials; self-rotate; source networks",
+	return group("credential", "rotate, get, list and revoke connector credentials; self-rotate; source networks; DPoP",
 		"  conncred credential list --app 2HErg7BRmNdHgX8sTCWVq4E1fyh --connector 2HErg7BRmNdHgX8sTCWVq4E1fyz",
 		credentialRotateCmd(), credentialGetCmd(), credentialListCmd(), credentialRevokeCmd(),
-		credentialSelfRotateCmd(), credentialSelfRevokeCmd(), credentialSourceLimitCmd())
+		credentialSelfRotateCmd(), credentialSelfRevokeCmd(), credentialSourceLimitCmd(), credentialDPoPCmd())
 }
 
 // credentialFlags name a connector's credentials: --app, --connector, and
@@ -231,7 +231,7 @@ func adminGetCmd() *cobra.Command {
 				return err
 			}
 			if f.json {
-				return printJSON(cmd.OutOrStdout(), apitype.PersonalClientResponse{Client: cred})
+				return printJSON(cmd.OutOrStdout(), apitype.PersonalClientResponse{Client: &apitype.PersonalClient{ConnectorCredential: cred}})
 			}
 			return credentialTable(cmd.OutOrStdout(), cred)
 		},
@@ -261,7 +261,11 @@ func adminListCmd() *cobra.Command {
 			if f.json {
 				return printJSON(cmd.OutOrStdout(), out)
 			}
-			if err := credentialTable(cmd.OutOrStdout(), out.List...); err != nil {
+			creds := make([]*client.ConnectorCredential, 0, len(out.List))
+			for _, pc := range out.List {
+				creds = append(creds, pc.Credential())
+			}
+			if err := credentialTable(cmd.OutOrStdout(), creds...); err != nil {
 				return err
 			}
 			return printNext(cmd.ErrOrStderr(), out.NextPageToken)
