@@ -85,6 +85,7 @@ func newEnvWith(t testing.TB, cfg Config, acfg authority.Config, tls bool) *env 
 	t.Cleanup(func() { a.Close() })
 	cfg.Clock = clk
 	withLifecycle(&cfg, a, st, clk)
+	withPolicy(t, &cfg, a, st, clk)
 	if cfg.Federation == nil {
 		// Trusted issuers in these tests are plain-HTTP servers on
 		// loopback, which only this explicit option admits.

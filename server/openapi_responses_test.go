@@ -210,6 +210,7 @@ func TestOpenAPIResponsesMatchTheDocument(t *testing.T) {
 
 	// The lifecycle wing, as serve registers it.
 	wing := checkLifecycleOperations(t, c, e, appID)
+	maps.Copy(wing, checkPolicyOperations(t, c, e, appID))
 
 	statuses := map[string][]int{
 		"createToken":            {400, 401},

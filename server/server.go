@@ -25,6 +25,7 @@ import (
 	"github.com/conncred/conncred/federation"
 	"github.com/conncred/conncred/lifecycle"
 	"github.com/conncred/conncred/personal"
+	"github.com/conncred/conncred/policy"
 )
 
 // Config holds the HTTP layer's limits. Zero values take the defaults noted.
@@ -79,6 +80,9 @@ type Config struct {
 	// the caller and source-network settings (lifecycle.go); nil leaves
 	// those routes out and refuses the rotate options.
 	Lifecycle *lifecycle.Service
+	// Policy serves the expiry and dormancy policies (policies.go); nil
+	// leaves those routes out.
+	Policy *policy.Service
 	// Personal serves ConductorOne's personal-client API with its
 	// official fields (personal.go); nil: the admin routes serve the
 	// records without them.
@@ -174,6 +178,7 @@ func (s *Server) routes() {
 	s.batonRoutes()
 	s.batonControlRoutes()
 	s.trustRoutes()
+	s.policyRoutes()
 	s.dpopRoutes()
 }
 

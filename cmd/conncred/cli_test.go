@@ -23,6 +23,7 @@ import (
 	"github.com/conncred/conncred/federation"
 	"github.com/conncred/conncred/lifecycle"
 	"github.com/conncred/conncred/personal"
+	"github.com/conncred/conncred/policy"
 	"github.com/conncred/conncred/server"
 	"github.com/conncred/conncred/store/sqlite"
 )
@@ -68,10 +69,15 @@ func newCLIEnv(t *testing.T) *cliEnv {
 		t.Fatal(err)
 	}
 	bs := baton.New(baton.Config{}, baton.Deps{Store: st, Artifacts: arts, Audit: a.RecordAudit})
+	policies, err := policy.New(policy.Config{}, a, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.SetLifetimeLimiter(policies)
 	pol := dpop.NewPolicy(st, a, nil)
 	a.SetBindingPolicy(pol)
 	ver := dpop.NewVerifier(dpop.Config{Window: time.Minute}, st, nil)
-	srv := httptest.NewUnstartedServer(server.New(server.Config{Federation: fed, Lifecycle: life, Personal: personal.New(a, st, life), Baton: bs, DPoP: ver, DPoPPolicy: pol}, a, slog.New(slog.DiscardHandler)))
+	srv := httptest.NewUnstartedServer(server.New(server.Config{Federation: fed, Lifecycle: life, Personal: personal.New(a, st, life), Baton: bs, DPoP: ver, DPoPPolicy: pol, Policy: policies}, a, slog.New(slog.DiscardHandler)))
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.StartTLS()

@@ -158,6 +158,10 @@ func TestJSONEveryCommand(t *testing.T) {
 		}},
 		{"credential get", func() []string { return []string{"--app", ids["app"], "--connector", ids["conn"], "--id", ids["cred"]} }, false, []string{"credential"}, nil},
 		{"credential list", func() []string { return []string{"--app", ids["app"], "--connector", ids["conn"]} }, false, []string{"list", "nextPageToken"}, nil},
+		{"policy set", func() []string {
+			return []string{"--app", ids["app"], "--connector", ids["conn"], "--max-lifetime", "90d", "--expiry-warnings", "14d,1d"}
+		}, false, []string{"effective", "policy", "scope", "scopeId"}, nil},
+		{"policy get", func() []string { return nil }, false, []string{"effective", "policy", "scope"}, nil},
 		{"credential source-limit set", func() []string {
 			return []string{"--app", ids["app"], "--connector", ids["conn"], "--id", ids["cred"], "--allow-cidr", "127.0.0.0/8,::1"}
 		}, false, []string{"allowSourceCidr"}, nil},

@@ -63,6 +63,7 @@ type serveConfig struct {
 	MetricsListen         string
 	MetricsAllowRemote    bool
 	Baton                 batonFlags
+	Policy                policyFlags
 	DPoP                  dpopFlags
 }
 
@@ -97,6 +98,7 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.TrustProxyHeaders, "trust-proxy-headers", false, "take the client address from X-Forwarded-For (only behind a proxy that sets it)")
 	fs.StringVar(&c.DebugListen, "debug-listen", "", "serve Go's profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (empty: off)")
 	c.Baton.flags(fs)
+	c.Policy.flags(fs)
 	c.DPoP.flags(fs)
 	fs.BoolVar(&c.AccessLog, "access-log", true, "log each request (method, route, status, duration, bytes, client id, remote address, request id) at info; successful token exchanges as one line a minute with a count")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", "", "serve Prometheus metrics (/metrics) on this address, e.g. 127.0.0.1:9464 (empty: off; loopback only unless --metrics-allow-remote)")
@@ -263,11 +265,17 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		met.WatchBaton(func() metrics.BatonStats { return metrics.BatonStats(bsvc.Metrics()) })
 	}
 
+	pol, stopPolicy, err := startPolicy(ctx, cfg.Policy, cfg.MaxCredentialLifetime, rawStore, auth, met, log)
+	if err != nil {
+		return err
+	}
+	defer stopPolicy()
+
 	dv, dp, err := startDPoP(cfg.DPoP, rawStore, auth, met)
 	if err != nil {
 		return err
 	}
-	scfg := server.Config{DPoP: dv, DPoPPolicy: dp, Baton: bsvc, Lifecycle: life, Personal: pers, MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog, Federation: fed}
+	scfg := server.Config{DPoP: dv, DPoPPolicy: dp, Baton: bsvc, Lifecycle: life, Personal: pers, Policy: pol, MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog, Federation: fed}
 	if met != nil {
 		scfg.Observer = met
 	}

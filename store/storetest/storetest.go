@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) conncred.Store) {
 		{"Baton", batonTests},
 		{"BatonMore", batonMoreTests},
 		{"Trusts", trustTests},
+		{"Policies", policyTests},
 		{"DPoP", dpopTests},
 		{"Personal", personalTests},
 	}
