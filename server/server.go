@@ -24,6 +24,7 @@ import (
 	"github.com/conncred/conncred/dpop"
 	"github.com/conncred/conncred/federation"
 	"github.com/conncred/conncred/lifecycle"
+	"github.com/conncred/conncred/webhook"
 )
 
 // Config holds the HTTP layer's limits. Zero values take the defaults noted.
@@ -78,6 +79,8 @@ type Config struct {
 	// the caller and source-network settings (lifecycle.go); nil leaves
 	// those routes out and refuses the rotate options.
 	Lifecycle *lifecycle.Service
+	// Webhooks serves the webhook endpoints' admin API; nil: not offered.
+	Webhooks *webhook.Service
 	// Observer receives request metrics (metrics.go); nil: none. It is
 	// installed by Handler.
 	Observer Observer
@@ -169,6 +172,7 @@ func (s *Server) routes() {
 	s.batonControlRoutes()
 	s.trustRoutes()
 	s.dpopRoutes()
+	s.webhookRoutes()
 }
 
 // handle registers h for pattern, behind bearer authentication when authn.

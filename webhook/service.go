@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/conncred/conncred"
+	"github.com/conncred/conncred/authority"
 	"github.com/conncred/conncred/clock"
 	"github.com/conncred/conncred/internal/ksuid"
 )
@@ -222,12 +223,23 @@ func (s *Service) Get(ctx context.Context, id string) (Endpoint, error) {
 	return s.store.WebhookEndpoint(ctx, id)
 }
 
-// List pages through live endpoints (deleted ones with IncludeDeleted).
-func (s *Service) List(ctx context.Context, opt conncred.ListOptions) ([]Endpoint, error) {
+// List pages through live endpoints (deleted ones too with
+// includeDeleted) and returns the next page's token.
+func (s *Service) List(ctx context.Context, p authority.PageRequest, includeDeleted bool) ([]Endpoint, string, error) {
 	if err := requireAdmin(ctx); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return s.store.ListWebhookEndpoints(ctx, opt)
+	opt, err := authority.PageOptions(p)
+	if err != nil {
+		return nil, "", err
+	}
+	opt.IncludeDeleted = includeDeleted
+	es, err := s.store.ListWebhookEndpoints(ctx, opt)
+	if err != nil {
+		return nil, "", err
+	}
+	es, next := authority.NextPage(es, opt, func(e Endpoint) string { return e.ID })
+	return es, next, nil
 }
 
 // Delete deletes an endpoint: its secret is dropped and its pending
@@ -266,25 +278,37 @@ func (s *Service) Test(ctx context.Context, id string) (string, error) {
 }
 
 // Deliveries pages through an endpoint's deliveries (state "" for all).
-func (s *Service) Deliveries(ctx context.Context, endpointID, state string, opt conncred.ListOptions) ([]Delivery, error) {
+func (s *Service) Deliveries(ctx context.Context, endpointID, state string, p authority.PageRequest) ([]Delivery, string, error) {
 	if err := requireAdmin(ctx); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	switch state {
 	case "", StatePending, StateSucceeded, StateDead:
 	default:
-		return nil, conncred.Errorf(conncred.EInvalid, "state must be %s, %s or %s", StatePending, StateSucceeded, StateDead)
+		return nil, "", conncred.Errorf(conncred.EInvalid, "state must be %s, %s or %s", StatePending, StateSucceeded, StateDead)
+	}
+	opt, err := authority.PageOptions(p)
+	if err != nil {
+		return nil, "", err
 	}
 	if _, err := s.store.WebhookEndpoint(ctx, endpointID); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return s.store.ListWebhookDeliveries(ctx, endpointID, state, opt)
+	ds, err := s.store.ListWebhookDeliveries(ctx, endpointID, state, opt)
+	if err != nil {
+		return nil, "", err
+	}
+	ds, next := authority.NextPage(ds, opt, func(d Delivery) string { return d.EventID })
+	return ds, next, nil
 }
 
 // Attempts returns an endpoint's delivery log, newest first.
 func (s *Service) Attempts(ctx context.Context, endpointID string, limit int) ([]Attempt, error) {
 	if err := requireAdmin(ctx); err != nil {
 		return nil, err
+	}
+	if limit <= 0 || limit > 1000 {
+		limit = 100
 	}
 	if _, err := s.store.WebhookEndpoint(ctx, endpointID); err != nil {
 		return nil, err
