@@ -22,10 +22,10 @@ import (
 	"github.com/conncred/conncred/internal/connlimit"
 	"github.com/conncred/conncred/internal/fsutil"
 	"github.com/conncred/conncred/lifecycle"
-	"github.com/conncred/conncred/webhook"
 	"github.com/conncred/conncred/metrics"
 	"github.com/conncred/conncred/server"
 	"github.com/conncred/conncred/tlsutil"
+	"github.com/conncred/conncred/webhook"
 	"github.com/spf13/pflag"
 )
 

@@ -28,7 +28,9 @@ func (w *webhookFlags) flags(fs *pflag.FlagSet) {
 // lateAuditor forwards to the authority once it exists: the webhook
 // service's audit sink must be in the authority's config before the
 // authority is made.
-type lateAuditor struct{ a atomic.Pointer[authority.Authority] }
+type lateAuditor struct {
+	a atomic.Pointer[authority.Authority]
+}
 
 func (l *lateAuditor) Record(ctx context.Context, e conncred.AuditEvent) {
 	if a := l.a.Load(); a != nil {

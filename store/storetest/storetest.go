@@ -61,6 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) conncred.Store) {
 		{"BatonMore", batonMoreTests},
 		{"Trusts", trustTests},
 		{"DPoP", dpopTests},
+		{"Webhooks", webhookTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
