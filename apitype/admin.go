@@ -23,14 +23,14 @@ const (
 // get. ClientSecret is set only by create, as ConductorOne's
 // CreatePersonalClient does.
 type PersonalClientResponse struct {
-	Client       *ConnectorCredential `json:"client"`
-	ClientSecret string               `json:"clientSecret,omitempty"`
+	Client       *PersonalClient `json:"client"`
+	ClientSecret string          `json:"clientSecret,omitempty"`
 }
 
 // ListPersonalClientsResponse is the body of the admin client list.
 type ListPersonalClientsResponse struct {
-	List          []*ConnectorCredential `json:"list"`
-	NextPageToken string                 `json:"nextPageToken"`
+	List          []*PersonalClient `json:"list"`
+	NextPageToken string            `json:"nextPageToken"`
 }
 
 // SigningKey is a public signing key as the API lists it.
@@ -90,18 +90,4 @@ type TokenIntrospection struct {
 	Iat       int64  `json:"iat,omitempty"`
 	Jti       string `json:"jti,omitempty"`
 	TokenType string `json:"token_type,omitempty"`
-}
-
-// CreateAdminRequest is the body of POST /api/v1/admin/clients (a conncred
-// extension for managing personal-client admin credentials).
-type CreateAdminRequest struct {
-	DisplayName string     `json:"displayName,omitempty"`
-	Expires     Duration   `json:"expires,omitempty"`
-	ExpiresTime *time.Time `json:"expiresTime,omitempty"`
-}
-
-// Validate reports what is wrong with the request.
-func (r *CreateAdminRequest) Validate() error {
-	rr := RotateCredentialRequest{DisplayName: r.DisplayName, Expires: r.Expires, ExpiresTime: r.ExpiresTime}
-	return rr.Validate()
 }

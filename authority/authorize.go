@@ -17,7 +17,8 @@ const (
 	ActionWriteApps         Action = "apps:write"        // create, update, delete apps
 	ActionWriteConnectors   Action = "connectors:write"  // create, update, delete connectors
 	ActionWriteCredentials  Action = "credentials:write" // rotate, revoke connector credentials
-	ActionWriteAdmins       Action = "admins:write"      // create, revoke admin clients
+	ActionWriteAdmins       Action = "admins:write"      // create, update, revoke admin clients
+	ActionReadAdmins        Action = "admins:read"       // search admin clients (the search is a POST with a body)
 	ActionRotateSigningKeys Action = "signing_keys:rotate"
 	ActionControlSyncs      Action = "syncs:control"  // force_sync, pause, resume, schedule
 	ActionWriteTrusts       Action = "trusts:write"   // create, update, delete workload federation trusts
@@ -34,7 +35,7 @@ const (
 // otherwise only introspect and read itself, which take no body.
 func (a *Authority) Authorize(ctx context.Context, action Action) error {
 	switch action {
-	case ActionWriteApps, ActionWriteConnectors, ActionWriteCredentials, ActionWriteAdmins, ActionRotateSigningKeys, ActionControlSyncs, ActionWriteTrusts, ActionWriteSettings, ActionWriteWebhooks:
+	case ActionWriteApps, ActionWriteConnectors, ActionWriteCredentials, ActionWriteAdmins, ActionReadAdmins, ActionRotateSigningKeys, ActionControlSyncs, ActionWriteTrusts, ActionWriteSettings, ActionWriteWebhooks:
 		_, err := requireAdmin(ctx)
 		return err
 	case ActionSelfCredential:

@@ -130,3 +130,29 @@ func (a *Authority) checkSource(ctx context.Context, cred conncred.Credential) e
 	}
 	return (*g).CheckSource(ctx, cred, conncred.SourceFrom(ctx))
 }
+
+// IssuePersonalClient creates an admin (personal client) credential as
+// CreateAdmin does, for package personal, in plain types.
+func (a *Authority) IssuePersonalClient(ctx context.Context, displayName string, expires time.Duration, expiresTime *time.Time) (conncred.Credential, secret.Secret, error) {
+	return a.CreateAdmin(ctx, CredentialOptions{DisplayName: displayName, Expires: expires, ExpiresTime: expiresTime})
+}
+
+// ListPersonalClients returns a page of admin credentials as ListAdmins
+// does, for package personal, in plain types.
+func (a *Authority) ListPersonalClients(ctx context.Context, pageSize int, pageToken string) ([]conncred.Credential, string, error) {
+	return a.ListAdmins(ctx, PageRequest{Size: pageSize, Token: pageToken})
+}
+
+// PersonalExpiry applies the server's maximum credential lifetime to an
+// expiry set by a personal client's update: a time in the future, within
+// the maximum from now; nil (no expiry) only when the server has no
+// maximum.
+func (a *Authority) PersonalExpiry(expiresTime *time.Time) (*time.Time, error) {
+	if expiresTime == nil {
+		if a.cfg.MaxCredentialLifetime > 0 {
+			return nil, conncred.Errorf(conncred.EInvalid, "this server's maximum credential lifetime is %s, so expiresTime cannot be cleared; give a time within it", fmtDuration(a.cfg.MaxCredentialLifetime))
+		}
+		return nil, nil
+	}
+	return a.expiry(a.now(), CredentialOptions{ExpiresTime: expiresTime})
+}

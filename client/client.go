@@ -312,14 +312,14 @@ func (c *Client) CreateAdmin(ctx context.Context, opt RotateOptions) (*Connector
 	if err := c.do(ctx, http.MethodPost, apitype.PathPersonalClients, nil, req, &out); err != nil {
 		return nil, secret.Secret{}, err
 	}
-	return splitSecret(out.Client, out.ClientSecret)
+	return splitSecret(out.Client.Credential(), out.ClientSecret)
 }
 
 // GetAdmin returns an admin credential.
 func (c *Client) GetAdmin(ctx context.Context, id string) (*ConnectorCredential, error) {
 	var out apitype.PersonalClientResponse
 	err := c.do(ctx, http.MethodGet, apitype.PathPersonalClients+"/"+url.PathEscape(id), nil, nil, &out)
-	return out.Client, err
+	return out.Client.Credential(), err
 }
 
 // ListAdmins returns a page of admin credentials.

@@ -192,3 +192,9 @@ func truncReason(s string) string {
 	}
 	return s
 }
+
+// ForgetSourceLimit drops a credential's cached source limit, for a wing
+// that changed it (package personal, on a personal client's update), so
+// that the change holds on this node at once; other nodes see it within
+// the cache's TTL.
+func (s *Service) ForgetSourceLimit(credentialID string) { s.sources.forget(credentialID) }

@@ -10,10 +10,14 @@ import (
 )
 
 func (s *Server) adminRoutes() {
-	s.handle("POST "+apitype.PathPersonalClients, s.handleAdminCreate, true)
-	s.handle("GET "+apitype.PathPersonalClients, s.handleAdminList, true)
-	s.handle("GET "+apitype.PathPersonalClients+"/{id}", s.handleAdminGet, true)
-	s.handle("DELETE "+apitype.PathPersonalClients+"/{id}", s.handleAdminRevoke, true)
+	if s.cfg.Personal == nil {
+		// Without the personal wing (personal.go), the admin records
+		// without the official fields.
+		s.handle("POST "+apitype.PathPersonalClients, s.handleAdminCreate, true)
+		s.handle("GET "+apitype.PathPersonalClients, s.handleAdminList, true)
+		s.handle("GET "+apitype.PathPersonalClients+"/{id}", s.handleAdminGet, true)
+		s.handle("DELETE "+apitype.PathPersonalClients+"/{id}", s.handleAdminRevoke, true)
+	}
 	s.handle("GET "+apitype.PathSigningKeys, s.handleKeysList, true)
 	s.handle("POST "+apitype.PathRotateKeys, s.handleKeysRotate, true)
 	s.handle("GET "+apitype.PathAudit, s.handleAudit, true)
@@ -28,8 +32,7 @@ func (s *Server) handleAdminCreate(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	rot := withSecret(c, sec)
-	return writeJSON(w, apitype.PersonalClientResponse{Client: rot.Credential, ClientSecret: rot.ClientSecret})
+	return writeJSON(w, apitype.PersonalClientResponse{Client: &apitype.PersonalClient{ConnectorCredential: apitype.FromCredential(c)}, ClientSecret: sec.Reveal()})
 }
 
 func (s *Server) handleAdminGet(w http.ResponseWriter, r *http.Request) error {
@@ -37,7 +40,7 @@ func (s *Server) handleAdminGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, apitype.PersonalClientResponse{Client: apitype.FromCredential(c)})
+	return writeJSON(w, apitype.PersonalClientResponse{Client: &apitype.PersonalClient{ConnectorCredential: apitype.FromCredential(c)}})
 }
 
 func (s *Server) handleAdminList(w http.ResponseWriter, r *http.Request) error {
@@ -49,7 +52,11 @@ func (s *Server) handleAdminList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, apitype.ListPersonalClientsResponse{List: wireCredentials(cs), NextPageToken: next})
+	out := apitype.ListPersonalClientsResponse{List: make([]*apitype.PersonalClient, 0, len(cs)), NextPageToken: next}
+	for _, c := range cs {
+		out.List = append(out.List, &apitype.PersonalClient{ConnectorCredential: apitype.FromCredential(c)})
+	}
+	return writeJSON(w, out)
 }
 
 func (s *Server) handleAdminRevoke(w http.ResponseWriter, r *http.Request) error {

@@ -25,6 +25,7 @@ import (
 	"github.com/conncred/conncred/dpop"
 	"github.com/conncred/conncred/federation"
 	"github.com/conncred/conncred/lifecycle"
+	"github.com/conncred/conncred/personal"
 	"github.com/conncred/conncred/secret"
 	"github.com/conncred/conncred/store/sqlite"
 )
@@ -265,5 +266,8 @@ func withLifecycle(cfg *Config, a *authority.Authority, st lifecycle.Store, clk 
 	if cfg.Lifecycle == nil {
 		cfg.Lifecycle = lifecycle.New(lifecycle.Config{}, a, st, clk)
 		a.SetSourceGuard(cfg.Lifecycle)
+	}
+	if ps, ok := st.(personal.Store); ok && cfg.Personal == nil {
+		cfg.Personal = personal.New(a, ps, cfg.Lifecycle)
 	}
 }

@@ -131,6 +131,11 @@ func TestOpenAPIResponsesMatchTheDocument(t *testing.T) {
 	c.call("GET", pcs+"?page_size=nope", bearer(admin), "", 400, false)
 	c.call("GET", pcs+"/"+pc, bearer(admin), "", 200, true)
 	c.call("GET", pcs+"/"+unknown, bearer(admin), "", 404, true)
+	c.call("POST", pcs+"/"+pc, jsonHeaders(admin), `{"client":{"displayName":"ops2","allowSourceCidr":["10.0.0.0/8"],"scopedRoles":["admin"]},"updateMask":"displayName,allowSourceCidr,scopedRoles"}`, 200, true)
+	c.call("POST", pcs+"/"+pc, jsonHeaders(admin), `{"client":{"allowSourceCidr":["10.0.0.1/8"]},"updateMask":"allowSourceCidr"}`, 400, false)
+	c.call("POST", pcs+"/"+unknown, jsonHeaders(admin), `{"client":{"displayName":"x"},"updateMask":"displayName"}`, 404, true)
+	c.call("POST", apitype.PathSearchPersonalClients, jsonHeaders(admin), `{"query":"ops"}`, 200, true)
+	c.call("POST", apitype.PathSearchPersonalClients, jsonHeaders(admin), `{"users":[{"id":"u1"}]}`, 400, false)
 	c.call("DELETE", pcs+"/"+pc, bearer(admin), "", 200, true)
 	c.call("DELETE", pcs+"/"+unknown, bearer(admin), "", 404, true)
 	c.call("DELETE", pcs+"/"+bootstrapID, bearer(admin), "", 400, true)
@@ -215,6 +220,8 @@ func TestOpenAPIResponsesMatchTheDocument(t *testing.T) {
 		"getCredential":          {403, 404},
 		"rotateCredentialLegacy": {400},
 		"revokePersonalClient":   {400, 404},
+		"updatePersonalClient":   {400, 404},
+		"searchPersonalClients":  {400},
 		"getOpenAPI":             {304},
 		"createTrust":            {400, 404},
 		"updateTrust":            {400, 404},

@@ -24,6 +24,7 @@ import (
 	"github.com/conncred/conncred/dpop"
 	"github.com/conncred/conncred/federation"
 	"github.com/conncred/conncred/lifecycle"
+	"github.com/conncred/conncred/personal"
 	"github.com/conncred/conncred/webhook"
 )
 
@@ -81,6 +82,10 @@ type Config struct {
 	Lifecycle *lifecycle.Service
 	// Webhooks serves the webhook endpoints' admin API; nil: not offered.
 	Webhooks *webhook.Service
+	// Personal serves ConductorOne's personal-client API with its
+	// official fields (personal.go); nil: the admin routes serve the
+	// records without them.
+	Personal *personal.Service
 	// Observer receives request metrics (metrics.go); nil: none. It is
 	// installed by Handler.
 	Observer Observer
@@ -167,6 +172,7 @@ func (s *Server) routes() {
 	s.connectorRoutes()
 	s.credentialRoutes()
 	s.adminRoutes()
+	s.personalRoutes()
 	s.lifecycleRoutes()
 	s.batonRoutes()
 	s.batonControlRoutes()

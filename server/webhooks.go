@@ -83,7 +83,7 @@ func (s *Server) handleWebhookList(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	es, next, err := wh.List(r.Context(), p, r.URL.Query().Get("include_deleted") == "true")
+	es, next, err := wh.List(r.Context(), webhook.Page{Size: p.Size, Token: p.Token}, r.URL.Query().Get("include_deleted") == "true")
 	if err != nil {
 		return err
 	}
@@ -145,7 +145,7 @@ func (s *Server) handleWebhookDeliveries(w http.ResponseWriter, r *http.Request)
 		return err
 	}
 	id, q := r.PathValue("id"), r.URL.Query()
-	ds, next, err := wh.Deliveries(r.Context(), id, q.Get("state"), p)
+	ds, next, err := wh.Deliveries(r.Context(), id, q.Get("state"), webhook.Page{Size: p.Size, Token: p.Token})
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/conncred/conncred"
-	"github.com/conncred/conncred/authority"
 	"github.com/conncred/conncred/clock"
 	"github.com/conncred/conncred/internal/ksuid"
 )
@@ -225,11 +224,11 @@ func (s *Service) Get(ctx context.Context, id string) (Endpoint, error) {
 
 // List pages through live endpoints (deleted ones too with
 // includeDeleted) and returns the next page's token.
-func (s *Service) List(ctx context.Context, p authority.PageRequest, includeDeleted bool) ([]Endpoint, string, error) {
+func (s *Service) List(ctx context.Context, p Page, includeDeleted bool) ([]Endpoint, string, error) {
 	if err := requireAdmin(ctx); err != nil {
 		return nil, "", err
 	}
-	opt, err := authority.PageOptions(p)
+	opt, err := p.options()
 	if err != nil {
 		return nil, "", err
 	}
@@ -238,8 +237,43 @@ func (s *Service) List(ctx context.Context, p authority.PageRequest, includeDele
 	if err != nil {
 		return nil, "", err
 	}
-	es, next := authority.NextPage(es, opt, func(e Endpoint) string { return e.ID })
+	es, next := nextPage(es, opt, func(e Endpoint) string { return e.ID })
 	return es, next, nil
+}
+
+// Page asks for a page: Size records (default 50, at most 1000) after the
+// record whose id is Token (the previous page's next token).
+type Page struct {
+	Size  int
+	Token string
+}
+
+// The package pages by record id rather than through package authority's
+// tokens: the stores import this package, and the authority's tests import
+// a store, so importing the authority here would make a cycle.
+func (p Page) options() (conncred.ListOptions, error) {
+	switch {
+	case p.Size < 0:
+		return conncred.ListOptions{}, conncred.Errorf(conncred.EInvalid, "page_size must not be negative")
+	case p.Size == 0:
+		p.Size = 50
+	case p.Size > 1000:
+		p.Size = 1000
+	}
+	if len(p.Token) > 256 {
+		return conncred.ListOptions{}, conncred.Errorf(conncred.EInvalid, "page_token is not valid; pass the nextPageToken of the previous page")
+	}
+	return conncred.ListOptions{After: p.Token, Limit: p.Size + 1}, nil
+}
+
+// nextPage trims the one extra record options asked for and returns the
+// next page's token ("" on the last page).
+func nextPage[T any](items []T, opt conncred.ListOptions, id func(T) string) ([]T, string) {
+	if len(items) < opt.Limit {
+		return items, ""
+	}
+	items = items[:opt.Limit-1]
+	return items, id(items[len(items)-1])
 }
 
 // Delete deletes an endpoint: its secret is dropped and its pending
@@ -278,7 +312,7 @@ func (s *Service) Test(ctx context.Context, id string) (string, error) {
 }
 
 // Deliveries pages through an endpoint's deliveries (state "" for all).
-func (s *Service) Deliveries(ctx context.Context, endpointID, state string, p authority.PageRequest) ([]Delivery, string, error) {
+func (s *Service) Deliveries(ctx context.Context, endpointID, state string, p Page) ([]Delivery, string, error) {
 	if err := requireAdmin(ctx); err != nil {
 		return nil, "", err
 	}
@@ -287,7 +321,7 @@ func (s *Service) Deliveries(ctx context.Context, endpointID, state string, p au
 	default:
 		return nil, "", conncred.Errorf(conncred.EInvalid, "state must be %s, %s or %s", StatePending, StateSucceeded, StateDead)
 	}
-	opt, err := authority.PageOptions(p)
+	opt, err := p.options()
 	if err != nil {
 		return nil, "", err
 	}
@@ -298,7 +332,7 @@ func (s *Service) Deliveries(ctx context.Context, endpointID, state string, p au
 	if err != nil {
 		return nil, "", err
 	}
-	ds, next := authority.NextPage(ds, opt, func(d Delivery) string { return d.EventID })
+	ds, next := nextPage(ds, opt, func(d Delivery) string { return d.EventID })
 	return ds, next, nil
 }
 

@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/conncred/conncred"
-	"github.com/conncred/conncred/authority"
 	"github.com/conncred/conncred/clock"
 	"github.com/conncred/conncred/internal/ksuid"
 	"github.com/conncred/conncred/store/sqlite"
@@ -225,7 +224,7 @@ func TestCredentialEventsSigned(t *testing.T) {
 	if got := ed.deliveries(); len(got) != 1 || got[0].Type != webhook.EventCredentialRevoked {
 		t.Errorf("ed25519 endpoint got %+v, want one credential.revoked", got)
 	}
-	ds, _, err := s.Deliveries(ctx, e1.ID, "", authority.PageRequest{Size: 10})
+	ds, _, err := s.Deliveries(ctx, e1.ID, "", webhook.Page{Size: 10})
 	must(t, err)
 	for _, d := range ds {
 		if d.State != webhook.StateSucceeded || d.Attempts != 1 {
@@ -265,7 +264,7 @@ func TestRetryBackoffDeadLetterRedeliver(t *testing.T) {
 	if n := run(t, s); n != 0 {
 		t.Errorf("a delivery past the retry cap was attempted again")
 	}
-	ds, _, err := s.Deliveries(ctx, e.ID, webhook.StateDead, authority.PageRequest{Size: 10})
+	ds, _, err := s.Deliveries(ctx, e.ID, webhook.StateDead, webhook.Page{Size: 10})
 	must(t, err)
 	if len(ds) != 1 || ds[0].EventID != id || ds[0].Attempts != 3 || ds[0].LastCode != 500 {
 		t.Fatalf("dead deliveries = %+v, want event %s after 3 attempts with code 500", ds, id)

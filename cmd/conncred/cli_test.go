@@ -21,6 +21,7 @@ import (
 	"github.com/conncred/conncred/baton"
 	"github.com/conncred/conncred/federation"
 	"github.com/conncred/conncred/lifecycle"
+	"github.com/conncred/conncred/personal"
 	"github.com/conncred/conncred/server"
 	"github.com/conncred/conncred/store/sqlite"
 )
@@ -60,7 +61,7 @@ func newCLIEnv(t *testing.T) *cliEnv {
 		t.Fatal(err)
 	}
 	bs := baton.New(baton.Config{}, baton.Deps{Store: st, Artifacts: arts, Audit: a.RecordAudit})
-	srv := httptest.NewTLSServer(server.New(server.Config{Federation: fed, Lifecycle: life, Baton: bs}, a, slog.New(slog.DiscardHandler)))
+	srv := httptest.NewTLSServer(server.New(server.Config{Federation: fed, Lifecycle: life, Personal: personal.New(a, st, life), Baton: bs}, a, slog.New(slog.DiscardHandler)))
 	t.Cleanup(srv.Close)
 	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
 	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), ca, 0o644); err != nil {

@@ -231,7 +231,7 @@ func adminGetCmd() *cobra.Command {
 				return err
 			}
 			if f.json {
-				return printJSON(cmd.OutOrStdout(), apitype.PersonalClientResponse{Client: cred})
+				return printJSON(cmd.OutOrStdout(), apitype.PersonalClientResponse{Client: &apitype.PersonalClient{ConnectorCredential: cred}})
 			}
 			return credentialTable(cmd.OutOrStdout(), cred)
 		},
@@ -261,7 +261,11 @@ func adminListCmd() *cobra.Command {
 			if f.json {
 				return printJSON(cmd.OutOrStdout(), out)
 			}
-			if err := credentialTable(cmd.OutOrStdout(), out.List...); err != nil {
+			creds := make([]*client.ConnectorCredential, 0, len(out.List))
+			for _, pc := range out.List {
+				creds = append(creds, pc.Credential())
+			}
+			if err := credentialTable(cmd.OutOrStdout(), creds...); err != nil {
 				return err
 			}
 			return printNext(cmd.ErrOrStderr(), out.NextPageToken)

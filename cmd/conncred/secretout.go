@@ -120,7 +120,7 @@ func (r *rotateFlags) issueRotated(stdout, stderr io.Writer, asJSON, admin bool,
 	if asJSON {
 		fmt.Fprintln(stderr, where)
 		if admin {
-			return printJSON(stdout, apitype.PersonalClientResponse{Client: cred})
+			return printJSON(stdout, apitype.PersonalClientResponse{Client: &apitype.PersonalClient{ConnectorCredential: cred}})
 		}
 		if len(res.Retired) > 0 {
 			return printJSON(stdout, apitype.RotateCredentialResponse{Credential: cred, Retired: res.Retired})
@@ -202,7 +202,7 @@ func printSecret(stdout, stderr io.Writer, asJSON, admin bool, res *client.Rotat
 		withSecret := *cred
 		withSecret.ClientSecret = &text
 		if admin {
-			return printJSON(stdout, apitype.PersonalClientResponse{Client: &withSecret, ClientSecret: text})
+			return printJSON(stdout, apitype.PersonalClientResponse{Client: &apitype.PersonalClient{ConnectorCredential: &withSecret}, ClientSecret: text})
 		}
 		return printJSON(stdout, apitype.RotateCredentialResponse{Credential: &withSecret, ClientSecret: text, Retired: res.Retired})
 	}

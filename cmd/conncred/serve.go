@@ -23,6 +23,7 @@ import (
 	"github.com/conncred/conncred/internal/fsutil"
 	"github.com/conncred/conncred/lifecycle"
 	"github.com/conncred/conncred/metrics"
+	"github.com/conncred/conncred/personal"
 	"github.com/conncred/conncred/server"
 	"github.com/conncred/conncred/tlsutil"
 	"github.com/conncred/conncred/webhook"
@@ -240,6 +241,11 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	life := lifecycle.New(lcfg, auth, lstore, nil)
 	// Source networks are checked at the token exchange and on every call.
 	auth.SetSourceGuard(life)
+	// The official personal-client fields, over the same admin records.
+	var pers *personal.Service
+	if pstore, ok := personal.AsStore(store); ok {
+		pers = personal.New(auth, pstore, life)
+	}
 	var fed *federation.Service
 	if hasTrusts {
 		fcfg := federation.Config{PublicHost: cfg.PublicHost}
@@ -275,7 +281,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	scfg := server.Config{DPoP: dv, DPoPPolicy: dp, Baton: bsvc, Lifecycle: life, MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog, Federation: fed, Webhooks: wh}
+	scfg := server.Config{DPoP: dv, DPoPPolicy: dp, Baton: bsvc, Lifecycle: life, Personal: pers, MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog, Federation: fed, Webhooks: wh}
 	if met != nil {
 		scfg.Observer = met
 	}
