@@ -169,6 +169,8 @@ func TestJSONEveryCommand(t *testing.T) {
 			return []string{"--connector-source", "127.0.0.0/8,::1", "--connector-source-enabled"}
 		}, false, []string{"sessionSettings"}, nil},
 		{"settings session test-source-ip", func() []string { return []string{"--cidr", "10.0.0.0/8", "--ip", "10.1.2.3"} }, false, []string{"allowed", "checkedIp"}, nil},
+		{"credential dpop set", func() []string { return []string{"--id", ids["cred"], "--require"} }, false, []string{"credentialId", "requireDpop"}, nil},
+		{"credential dpop get", func() []string { return []string{"--id", ids["cred"]} }, false, []string{"credentialId", "requireDpop"}, nil},
 		{"credential revoke", func() []string { return []string{"--app", ids["app"], "--connector", ids["conn"], "--id", ids["cred"]} }, false, []string{}, nil},
 		{"trust create", func() []string {
 			return []string{"--issuer", "https://token.actions.githubusercontent.com", "--app", ids["app"], "--connector", ids["conn"], "--condition", `claims.repository == "acme/connectors"`}
