@@ -94,6 +94,7 @@ func newEnvWith(t testing.TB, cfg Config, acfg authority.Config, tls bool) *env 
 		cfg.Federation = fed
 	}
 	withDPoP(&cfg, st, a, clk)
+	withWebhooks(&cfg, st, a, clk)
 	srv := httptest.NewUnstartedServer(New(cfg, a, log))
 	if tls {
 		srv.EnableHTTP2 = true

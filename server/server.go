@@ -26,6 +26,7 @@ import (
 	"github.com/conncred/conncred/lifecycle"
 	"github.com/conncred/conncred/personal"
 	"github.com/conncred/conncred/policy"
+	"github.com/conncred/conncred/webhook"
 )
 
 // Config holds the HTTP layer's limits. Zero values take the defaults noted.
@@ -83,6 +84,8 @@ type Config struct {
 	// Policy serves the expiry and dormancy policies (policies.go); nil
 	// leaves those routes out.
 	Policy *policy.Service
+	// Webhooks serves the webhook endpoints' admin API; nil: not offered.
+	Webhooks *webhook.Service
 	// Personal serves ConductorOne's personal-client API with its
 	// official fields (personal.go); nil: the admin routes serve the
 	// records without them.
@@ -180,6 +183,7 @@ func (s *Server) routes() {
 	s.trustRoutes()
 	s.policyRoutes()
 	s.dpopRoutes()
+	s.webhookRoutes()
 }
 
 // handle registers h for pattern, behind bearer authentication when authn.

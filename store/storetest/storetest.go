@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) conncred.Store) {
 		{"Trusts", trustTests},
 		{"Policies", policyTests},
 		{"DPoP", dpopTests},
+		{"Webhooks", webhookTests},
 		{"Personal", personalTests},
 	}
 	for _, g := range groups {
