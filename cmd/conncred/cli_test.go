@@ -26,6 +26,7 @@ import (
 	"github.com/conncred/conncred/policy"
 	"github.com/conncred/conncred/server"
 	"github.com/conncred/conncred/store/sqlite"
+	"github.com/conncred/conncred/webhook"
 )
 
 // cliEnv is a real server (authority over SQLite) behind httptest TLS, and a
@@ -33,7 +34,8 @@ import (
 // leaves them.
 type cliEnv struct {
 	url, dir string
-	baton    *baton.Service // the BatonService's rules, to play a connector
+	baton    *baton.Service   // the BatonService's rules, to play a connector
+	webhooks *webhook.Service // the webhooks wing, whose RunOnce delivers
 }
 
 func newCLIEnv(t *testing.T) *cliEnv {
@@ -77,7 +79,12 @@ func newCLIEnv(t *testing.T) *cliEnv {
 	pol := dpop.NewPolicy(st, a, nil)
 	a.SetBindingPolicy(pol)
 	ver := dpop.NewVerifier(dpop.Config{Window: time.Minute}, st, nil)
-	srv := httptest.NewUnstartedServer(server.New(server.Config{Federation: fed, Lifecycle: life, Personal: personal.New(a, st, life), Baton: bs, DPoP: ver, DPoPPolicy: pol, Policy: policies}, a, slog.New(slog.DiscardHandler)))
+	keys, err := webhook.NewKeyring(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hooks := webhook.New(webhook.Config{Targets: webhook.TargetPolicy{AllowLoopbackHTTP: true}}, st, keys, a, nil)
+	srv := httptest.NewUnstartedServer(server.New(server.Config{Federation: fed, Lifecycle: life, Personal: personal.New(a, st, life), Baton: bs, DPoP: ver, DPoPPolicy: pol, Policy: policies, Webhooks: hooks}, a, slog.New(slog.DiscardHandler)))
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.StartTLS()
@@ -86,7 +93,7 @@ func newCLIEnv(t *testing.T) *cliEnv {
 	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), ca, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return &cliEnv{url: srv.URL, dir: dir, baton: bs}
+	return &cliEnv{url: srv.URL, dir: dir, baton: bs, webhooks: hooks}
 }
 
 func (e *cliEnv) run(t *testing.T, args ...string) (stdout, stderr string, code int) {

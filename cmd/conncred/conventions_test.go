@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -123,6 +125,8 @@ func TestJSONEveryCommand(t *testing.T) {
 		return s
 	}
 	dbDir, dlDir := t.TempDir(), t.TempDir()
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	defer receiver.Close()
 	steps := []struct {
 		cmd     string
 		args    func() []string
@@ -187,6 +191,20 @@ func TestJSONEveryCommand(t *testing.T) {
 		{"admin get", func() []string { return []string{"--id", ids["admin"]} }, false, []string{"client"}, nil},
 		{"admin list", func() []string { return nil }, false, []string{"list", "nextPageToken"}, nil},
 		{"admin revoke", func() []string { return []string{"--id", ids["admin"]} }, false, []string{}, nil},
+		{"webhook add", func() []string {
+			return []string{"--url", receiver.URL + "/hook", "--event", "webhook.test,credential.expiring"}
+		}, false, []string{"signingSecret", "webhook"}, func(v map[string]any) { ids["hook"] = get(v, "webhook", "id") }},
+		{"webhook get", func() []string { return []string{"--id", ids["hook"]} }, false, []string{"webhook"}, nil},
+		{"webhook list", func() []string { return []string{"--all"} }, false, []string{"list", "nextPageToken"}, nil},
+		{"webhook test", func() []string { return []string{"--id", ids["hook"]} }, false, []string{"eventId"}, func(v map[string]any) {
+			ids["event"] = get(v, "eventId")
+			if _, err := e.webhooks.RunOnce(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"webhook deliveries", func() []string { return []string{"--id", ids["hook"]} }, false, []string{"attempts", "list", "nextPageToken"}, nil},
+		{"webhook redeliver", func() []string { return []string{"--id", ids["hook"], "--event", ids["event"]} }, false, []string{}, nil},
+		{"webhook delete", func() []string { return []string{"--id", ids["hook"]} }, false, []string{}, nil},
 		{"keys list", func() []string { return nil }, false, []string{"list"}, nil},
 		{"keys rotate", func() []string { return nil }, false, []string{"key"}, nil},
 		{"audit", func() []string { return nil }, false, []string{"list", "nextPageToken"}, nil},

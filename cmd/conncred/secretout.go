@@ -164,11 +164,12 @@ func (o *outFile) abandon() {
 	}
 }
 
-// fill writes c to a temporary file beside the reserved one, syncs it and
-// renames it over the reservation, so that a reader (a connector waiting
-// for its new credential) finds either the empty reservation or the whole
-// file, never part of it.
-func (o *outFile) fill(c credentialFile) error {
+// fill writes c (a credentialFile, or another secret's JSON file) to a
+// temporary file beside the reserved one, syncs it and renames it over the
+// reservation, so that a reader (a connector waiting for its new
+// credential) finds either the empty reservation or the whole file, never
+// part of it.
+func (o *outFile) fill(c any) error {
 	dir := filepath.Dir(o.path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(o.path)+".*.tmp") // mode 0600
 	if err != nil {
@@ -236,8 +237,8 @@ func printRetired(w io.Writer, retired []*apitype.ConnectorCredential) {
 	}
 }
 
-// writeCredentialFile writes c to f, syncs and closes it.
-func writeCredentialFile(f *os.File, c credentialFile) error {
+// writeCredentialFile writes c as indented JSON to f, syncs and closes it.
+func writeCredentialFile(f *os.File, c any) error {
 	b, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		f.Close()
