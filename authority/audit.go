@@ -228,3 +228,14 @@ func (a *Authority) ListAudit(ctx context.Context, q AuditQuery) ([]conncred.Aud
 // filling in its id, time, actor, source and outcome as for the authority's
 // own events. The event must carry no secret.
 func (a *Authority) RecordAudit(ctx context.Context, e conncred.AuditEvent) { a.record(ctx, e) }
+
+// StreamAudit hands the audit sink (--audit-log) an event another wing
+// stored itself, in its own transaction and with its own id (the policy
+// scheduler's, written with the marker that makes it happen once). It is
+// not buffered or stored again; call it after the commit, so the stream
+// never shows an event the trail lacks.
+func (a *Authority) StreamAudit(e conncred.AuditEvent) {
+	if a.audit.sink != nil {
+		a.audit.sink(e)
+	}
+}

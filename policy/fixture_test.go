@@ -3,6 +3,7 @@ package policy_test
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -30,6 +31,26 @@ type fixture struct {
 	svc   *policy.Service
 	obs   *countingObserver
 	admin context.Context
+	// streamed is what the authority's audit sink (--audit-log) saw.
+	streamed *streamRecorder
+}
+
+// streamRecorder is an audit sink that keeps what it is handed.
+type streamRecorder struct {
+	mu     sync.Mutex
+	events []conncred.AuditEvent
+}
+
+func (r *streamRecorder) add(e conncred.AuditEvent) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+}
+
+func (r *streamRecorder) all() []conncred.AuditEvent {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.events)
 }
 
 func newFixture(t *testing.T, cfg policy.Config) *fixture {
@@ -48,7 +69,10 @@ func (f *fixture) start(t *testing.T, cfg policy.Config) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	a, err := authority.New(ctx, authority.Config{}, st, f.clock, nil)
+	if f.streamed == nil { // kept across restarts, as a log file is
+		f.streamed = &streamRecorder{}
+	}
+	a, err := authority.New(ctx, authority.Config{AuditSink: f.streamed.add}, st, f.clock, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

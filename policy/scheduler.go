@@ -8,6 +8,7 @@ import (
 
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/internal/ksuid"
+	"github.com/conncred/conncred/webhook"
 )
 
 // EventKey names one event of one credential: its kind and the instant
@@ -179,13 +180,16 @@ func (s *Service) page(ctx context.Context, now time.Time, cs []conncred.Credent
 			ID: ksuid.New(now), Time: now, Kind: d.key.Kind, Actor: "system", Outcome: "success", Reason: d.why,
 			AppID: d.c.AppID, ConnectorID: d.c.ConnectorID, CredentialID: d.c.ID, Count: 1,
 		}
-		won, err := s.store.EmitEvent(ctx, d.key, ev)
+		won, err := s.store.EmitEvent(ctx, d.key, ev, []webhook.Event{schedulerWebhook(d.key, now)})
 		if err != nil {
 			return err
 		}
 		if !won {
 			continue // another node recorded it first
 		}
+		// Stored with the marker; the stream gets it only now that it is
+		// committed, so a line in --audit-log is a record in the trail.
+		s.auth.StreamAudit(ev)
 		pass.Emitted[d.key.Kind]++
 		s.cfg.Observer.EventEmitted(d.key.Kind)
 		if d.key.Kind == AuditAutoRevoked {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/clock"
+	"github.com/conncred/conncred/webhook"
 )
 
 // Store is what this package needs of the database. store/sqlite and
@@ -19,8 +20,11 @@ type Store interface {
 	// Policy returns what scope sets; a zero Policy (and no error) when it
 	// sets nothing.
 	Policy(ctx context.Context, scope Scope) (Policy, error)
-	// PutPolicy replaces what scope sets; an empty p removes it.
-	PutPolicy(ctx context.Context, scope Scope, p Policy) error
+	// PutPolicy replaces what scope sets (an empty p removes it) and, in
+	// the same transaction, enqueues events into the webhook outbox (the
+	// stores' enqueueWebhookEvents; only while a webhook endpoint exists,
+	// as the outbox's triggers do).
+	PutPolicy(ctx context.Context, scope Scope, p Policy, events []webhook.Event) error
 	// ListPolicies returns every stored policy, the scheduler's whole
 	// view of them in one read.
 	ListPolicies(ctx context.Context) (map[Scope]Policy, error)
@@ -37,10 +41,11 @@ type Store interface {
 	// credentials.
 	EmittedEvents(ctx context.Context, credentialIDs []string) ([]Emitted, error)
 	// EmitEvent records k and, in the same transaction, appends e to the
-	// audit trail, unless k was recorded before (by this node or another):
-	// then it changes nothing and returns false. One insert against the
-	// unique key decides, never a look-up first.
-	EmitEvent(ctx context.Context, k EventKey, e conncred.AuditEvent) (bool, error)
+	// audit trail and enqueues events into the webhook outbox (as
+	// PutPolicy does), unless k was recorded before (by this node or
+	// another): then it changes nothing and returns false. One insert
+	// against the unique key decides, never a look-up first.
+	EmitEvent(ctx context.Context, k EventKey, e conncred.AuditEvent, events []webhook.Event) (bool, error)
 }
 
 // Authority is what this package uses of package authority;
@@ -48,6 +53,10 @@ type Store interface {
 type Authority interface {
 	// Record adds an audit event (policy changes).
 	Record(ctx context.Context, e conncred.AuditEvent)
+	// StreamAudit hands an event this package stored itself (the
+	// scheduler's, in EmitEvent's transaction) to the audit stream
+	// (--audit-log), with the id it is stored under.
+	StreamAudit(e conncred.AuditEvent)
 	// RevokeFor revokes a credential on the server's own behalf with a
 	// reason, as a revoke does (cache, cross-node notice, audit).
 	RevokeFor(ctx context.Context, credentialID, reason string) (conncred.Credential, error)
@@ -196,15 +205,16 @@ func (s *Service) Set(ctx context.Context, u Update) (View, error) {
 	if next.Empty() {
 		next.UpdatedAt = time.Time{}
 	}
-	if err := s.store.PutPolicy(ctx, u.Scope.key(), next); err != nil {
-		return View{}, err
-	}
 	ev := conncred.AuditEvent{Kind: AuditPolicyChanged, Reason: truncReason(u.Scope.String() + ": " + Describe(next))}
 	switch u.Scope.Kind {
 	case ScopeApp:
 		ev.AppID = u.Scope.ID
 	case ScopeConnector:
 		ev.AppID, ev.ConnectorID = chain[1].scope.ID, u.Scope.ID
+	}
+	hook := changedWebhook(u.Scope.key(), ev.AppID, next, s.auth.Now().UTC().Truncate(time.Microsecond))
+	if err := s.store.PutPolicy(ctx, u.Scope.key(), next, []webhook.Event{hook}); err != nil {
+		return View{}, err
 	}
 	s.auth.Record(ctx, ev)
 	return View{Scope: u.Scope.key(), Set: next, Effective: eff}, nil

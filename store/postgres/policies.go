@@ -7,6 +7,7 @@ import (
 
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/policy"
+	"github.com/conncred/conncred/webhook"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -52,23 +53,31 @@ func (s *Store) ListPolicies(ctx context.Context) (map[policy.Scope]policy.Polic
 	return out, err
 }
 
-// PutPolicy replaces what a scope sets; an empty policy removes the row.
-func (s *Store) PutPolicy(ctx context.Context, scope policy.Scope, p policy.Policy) error {
-	if p.Empty() {
-		return s.exec(ctx, `DELETE FROM policies WHERE scope_kind = $1 AND scope_id = $2`, scope.Kind, scope.ID)
-	}
-	var warnings []int64
-	if p.ExpiryWarnings != nil {
-		warnings = make([]int64, len(*p.ExpiryWarnings))
-		for i, w := range *p.ExpiryWarnings {
-			warnings[i] = int64(w)
+// PutPolicy replaces what a scope sets (an empty policy removes the row)
+// and enqueues its webhook events in the same transaction.
+func (s *Store) PutPolicy(ctx context.Context, scope policy.Scope, p policy.Policy, events []webhook.Event) error {
+	return s.tx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		if err := enqueueIfSubscribed(ctx, tx, events); err != nil {
+			return err
 		}
-	}
-	return s.exec(ctx, `INSERT INTO policies (`+policyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)
-		ON CONFLICT (scope_kind, scope_id) DO UPDATE SET max_lifetime_ns = EXCLUDED.max_lifetime_ns,
-			expiry_warnings_ns = EXCLUDED.expiry_warnings_ns, dormancy_threshold_ns = EXCLUDED.dormancy_threshold_ns,
-			auto_revoke_after_ns = EXCLUDED.auto_revoke_after_ns, updated_at = EXCLUDED.updated_at`,
-		scope.Kind, scope.ID, nsPtr(p.MaxLifetime), warnings, nsPtr(p.DormancyThreshold), nsPtr(p.AutoRevokeAfter), p.UpdatedAt)
+		if p.Empty() {
+			_, err := tx.Exec(ctx, `DELETE FROM policies WHERE scope_kind = $1 AND scope_id = $2`, scope.Kind, scope.ID)
+			return err
+		}
+		var warnings []int64
+		if p.ExpiryWarnings != nil {
+			warnings = make([]int64, len(*p.ExpiryWarnings))
+			for i, w := range *p.ExpiryWarnings {
+				warnings[i] = int64(w)
+			}
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO policies (`+policyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (scope_kind, scope_id) DO UPDATE SET max_lifetime_ns = EXCLUDED.max_lifetime_ns,
+				expiry_warnings_ns = EXCLUDED.expiry_warnings_ns, dormancy_threshold_ns = EXCLUDED.dormancy_threshold_ns,
+				auto_revoke_after_ns = EXCLUDED.auto_revoke_after_ns, updated_at = EXCLUDED.updated_at`,
+			scope.Kind, scope.ID, nsPtr(p.MaxLifetime), warnings, nsPtr(p.DormancyThreshold), nsPtr(p.AutoRevokeAfter), p.UpdatedAt)
+		return err
+	})
 }
 
 func nsPtr(d *time.Duration) *int64 {
@@ -132,9 +141,10 @@ func (s *Store) EmittedEvents(ctx context.Context, credentialIDs []string) ([]po
 	return out, err
 }
 
-// EmitEvent records k and appends e in one transaction, unless k is
-// recorded already (by this node or another: the primary key decides).
-func (s *Store) EmitEvent(ctx context.Context, k policy.EventKey, e conncred.AuditEvent) (bool, error) {
+// EmitEvent records k, appends e and enqueues events in one transaction,
+// unless k is recorded already (by this node or another: the primary key
+// decides).
+func (s *Store) EmitEvent(ctx context.Context, k policy.EventKey, e conncred.AuditEvent, events []webhook.Event) (bool, error) {
 	won := false
 	err := s.tx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		won = false
@@ -146,6 +156,9 @@ func (s *Store) EmitEvent(ctx context.Context, k policy.EventKey, e conncred.Aud
 		if _, err := tx.Exec(ctx, `INSERT INTO audit_events (id, time, kind, actor, source, outcome, reason, app_id, connector_id, credential_id, count)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 			e.ID, e.Time, e.Kind, e.Actor, e.Source, e.Outcome, e.Reason, e.AppID, e.ConnectorID, e.CredentialID, e.Count); err != nil {
+			return err
+		}
+		if err := enqueueIfSubscribed(ctx, tx, events); err != nil {
 			return err
 		}
 		won = true

@@ -9,6 +9,7 @@ import (
 
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/policy"
+	"github.com/conncred/conncred/webhook"
 )
 
 var _ policy.Store = (*Store)(nil)
@@ -42,9 +43,13 @@ func (s *Store) ListPolicies(ctx context.Context) (map[policy.Scope]policy.Polic
 	return out, dbErr(rows.Err())
 }
 
-// PutPolicy replaces what a scope sets; an empty policy removes the row.
-func (s *Store) PutPolicy(ctx context.Context, scope policy.Scope, p policy.Policy) error {
+// PutPolicy replaces what a scope sets (an empty policy removes the row)
+// and enqueues its webhook events in the same transaction.
+func (s *Store) PutPolicy(ctx context.Context, scope policy.Scope, p policy.Policy, events []webhook.Event) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := enqueueIfSubscribed(ctx, tx, events); err != nil {
+			return err
+		}
 		if p.Empty() {
 			_, err := tx.ExecContext(ctx, `DELETE FROM policies WHERE scope_kind = ? AND scope_id = ?`, scope.Kind, scope.ID)
 			return err
@@ -126,9 +131,9 @@ func (s *Store) EmittedEvents(ctx context.Context, credentialIDs []string) ([]po
 		WHERE credential_id IN (?`+strings.Repeat(", ?", len(args)-1)+`)`, args...)
 }
 
-// EmitEvent records k and appends e in one transaction, unless k is
-// recorded already.
-func (s *Store) EmitEvent(ctx context.Context, k policy.EventKey, e conncred.AuditEvent) (bool, error) {
+// EmitEvent records k, appends e and enqueues events in one transaction,
+// unless k is recorded already.
+func (s *Store) EmitEvent(ctx context.Context, k policy.EventKey, e conncred.AuditEvent, events []webhook.Event) (bool, error) {
 	won := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		won = false
@@ -142,6 +147,9 @@ func (s *Store) EmitEvent(ctx context.Context, k policy.EventKey, e conncred.Aud
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_events (`+auditCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, us(e.Time), e.Kind, e.Actor, e.Source, e.Outcome, e.Reason, e.AppID, e.ConnectorID, e.CredentialID, e.Count); err != nil {
+			return err
+		}
+		if err := enqueueIfSubscribed(ctx, tx, events); err != nil {
 			return err
 		}
 		won = true

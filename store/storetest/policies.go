@@ -52,13 +52,13 @@ func testPolicyRoundTrip(t *testing.T, s conncred.Store) {
 		{policy.Scope{Kind: policy.ScopeConnector, ID: newID()}, policy.Policy{DormancyThreshold: ptr(day(7)), UpdatedAt: at(3 * time.Hour)}},
 	}
 	for _, tc := range tests {
-		must(t, ps.PutPolicy(ctx, tc.scope, tc.p))
+		must(t, ps.PutPolicy(ctx, tc.scope, tc.p, nil))
 		got, err := ps.Policy(ctx, tc.scope)
 		must(t, err)
 		checkPolicy(t, tc.scope.String(), got, tc.p)
 	}
 	// A replace sets exactly the new fields.
-	must(t, ps.PutPolicy(ctx, tests[0].scope, partial))
+	must(t, ps.PutPolicy(ctx, tests[0].scope, partial, nil))
 	got, err := ps.Policy(ctx, tests[0].scope)
 	must(t, err)
 	checkPolicy(t, "replaced", got, partial)
@@ -81,9 +81,9 @@ func testPolicyRoundTrip(t *testing.T, s conncred.Store) {
 func testPolicyEmptyRemoves(t *testing.T, s conncred.Store) {
 	ps, ctx := policyStore(t, s), t.Context()
 	sc := policy.Scope{Kind: policy.ScopeApp, ID: newID()}
-	must(t, ps.PutPolicy(ctx, sc, policy.Policy{})) // nothing to remove
-	must(t, ps.PutPolicy(ctx, sc, policy.Policy{MaxLifetime: ptr(day(1)), UpdatedAt: base}))
-	must(t, ps.PutPolicy(ctx, sc, policy.Policy{}))
+	must(t, ps.PutPolicy(ctx, sc, policy.Policy{}, nil)) // nothing to remove
+	must(t, ps.PutPolicy(ctx, sc, policy.Policy{MaxLifetime: ptr(day(1)), UpdatedAt: base}, nil))
+	must(t, ps.PutPolicy(ctx, sc, policy.Policy{}, nil))
 	all, err := ps.ListPolicies(ctx)
 	must(t, err)
 	if len(all) != 0 {
@@ -116,7 +116,7 @@ func testEmitOnce(t *testing.T, s conncred.Store) {
 	id := newID()
 	k := policy.EventKey{CredentialID: id, Kind: policy.AuditExpiring, Threshold: at(day(16))}
 	for i, want := range []bool{true, false} {
-		won, err := ps.EmitEvent(ctx, k, policyEvent(k, at(day(16)+time.Duration(i)*time.Minute)))
+		won, err := ps.EmitEvent(ctx, k, policyEvent(k, at(day(16)+time.Duration(i)*time.Minute)), nil)
 		must(t, err)
 		if won != want {
 			t.Errorf("EmitEvent #%d: got %t, want %t", i+1, won, want)
@@ -124,7 +124,7 @@ func testEmitOnce(t *testing.T, s conncred.Store) {
 	}
 	k2 := k
 	k2.Threshold = at(day(29))
-	won, err := ps.EmitEvent(ctx, k2, policyEvent(k2, at(day(29))))
+	won, err := ps.EmitEvent(ctx, k2, policyEvent(k2, at(day(29))), nil)
 	must(t, err)
 	if !won {
 		t.Errorf("EmitEvent of another threshold: got false, want true")
@@ -157,7 +157,7 @@ func PolicyEventsOnce(t *testing.T, stores ...conncred.Store) {
 		wg.Go(func() {
 			<-start
 			k := policy.EventKey{CredentialID: cred, Kind: policy.AuditDormant, Threshold: at(time.Duration(i%keys) * time.Hour)}
-			won, err := s.EmitEvent(ctx, k, policyEvent(k, at(day(40))))
+			won, err := s.EmitEvent(ctx, k, policyEvent(k, at(day(40))), nil)
 			if err != nil {
 				t.Errorf("EmitEvent: %v", err)
 				return
@@ -190,6 +190,7 @@ type storeAuthority struct {
 }
 
 func (a storeAuthority) Record(context.Context, conncred.AuditEvent) {}
+func (a storeAuthority) StreamAudit(conncred.AuditEvent)            {}
 func (a storeAuthority) Now() time.Time                              { return a.clk.Now() }
 func (a storeAuthority) RevokeFor(ctx context.Context, id, _ string) (conncred.Credential, error) {
 	c, err := a.s.GetCredential(ctx, id)
@@ -213,7 +214,7 @@ func PolicySchedulersOnce(t *testing.T, stores ...conncred.Store) {
 	short := newCredential(t, s, &c, expiresAt(at(day(2)))) // too short for the 14d warning
 	idle := newCredential(t, s, &c)                         // never used: dormant at 7d, revoked at 20d
 	must(t, policyStore(t, s).PutPolicy(ctx, policy.Scope{Kind: policy.ScopeServer}, policy.Policy{
-		ExpiryWarnings: &[]time.Duration{day(14), day(1)}, DormancyThreshold: ptr(day(7)), AutoRevokeAfter: ptr(day(20)), UpdatedAt: base}))
+		ExpiryWarnings: &[]time.Duration{day(14), day(1)}, DormancyThreshold: ptr(day(7)), AutoRevokeAfter: ptr(day(20)), UpdatedAt: base}, nil))
 
 	clk := clock.NewFake(base)
 	var revoked atomic.Int32

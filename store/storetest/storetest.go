@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) conncred.Store) {
 		{"Policies", policyTests},
 		{"DPoP", dpopTests},
 		{"Webhooks", webhookTests},
+		{"Join", joinTests},
 		{"Personal", personalTests},
 	}
 	for _, g := range groups {
