@@ -159,7 +159,7 @@ func TestThresholdIsOneWebhookPerEndpoint(t *testing.T) {
 		}
 		var data policy.ChangedData
 		if err := json.Unmarshal(got[0].body.Data, &data); err != nil || data.Scope.Kind != policy.ScopeApp || data.Scope.ID != cr.AppID ||
-			data.Policy[policy.FieldDormancyThreshold] != (30 * day).String() {
+			data.Policy[policy.FieldDormancyThreshold] != (30*day).String() {
 			t.Errorf("%s: policy.changed data %s (%v)", path, got[0].body.Data, err)
 		}
 	}

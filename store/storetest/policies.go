@@ -190,7 +190,7 @@ type storeAuthority struct {
 }
 
 func (a storeAuthority) Record(context.Context, conncred.AuditEvent) {}
-func (a storeAuthority) StreamAudit(conncred.AuditEvent)            {}
+func (a storeAuthority) StreamAudit(conncred.AuditEvent)             {}
 func (a storeAuthority) Now() time.Time                              { return a.clk.Now() }
 func (a storeAuthority) RevokeFor(ctx context.Context, id, _ string) (conncred.Credential, error) {
 	c, err := a.s.GetCredential(ctx, id)
