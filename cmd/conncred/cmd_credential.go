@@ -176,4 +176,3 @@ func credentialTable(w io.Writer, cs ...*apitype.ConnectorCredential) error {
 	}
 	return table(w, []string{"ID", "CLIENT ID", "NAME", "CREATED", "EXPIRES", "LAST USED", "DELETED"}, rows)
 }
-
