@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) conncred.Store) {
 		{"Trusts", trustTests},
 		{"DPoP", dpopTests},
 		{"Personal", personalTests},
+		{"WorkloadFederationOfficial", wfeTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
