@@ -21,6 +21,7 @@ import (
 	"github.com/conncred/conncred/baton"
 	"github.com/conncred/conncred/clock"
 	"github.com/conncred/conncred/federation"
+	"github.com/conncred/conncred/wfe"
 	connectorv2 "github.com/conncred/conncred/gen/c1/connector/v2"
 	batonv1 "github.com/conncred/conncred/gen/c1/connectorapi/baton/v1"
 	"github.com/conncred/conncred/gen/c1/connectorapi/baton/v1/batonv1connect"
@@ -67,7 +68,7 @@ func newBatonEnvWith(t testing.TB, bcfg baton.Config, acfg authority.Config) *ba
 	// use this server see every route.
 	fed := federation.New(federation.Config{PublicHost: a.PublicHost(), Keys: federation.KeyConfig{AllowInsecureLoopback: true}}, st, a, clk, log)
 	t.Cleanup(func() { fed.Close() })
-	cfg := Config{Clock: clk, Baton: svc, Federation: fed}
+	cfg := Config{Clock: clk, Baton: svc, Federation: fed, Wfe: wfe.New(st, fed, a, log)}
 	withDPoP(&cfg, st, a, clk)
 	withLifecycle(&cfg, a, st, clk)
 	srv := httptest.NewUnstartedServer(New(cfg, a, log))

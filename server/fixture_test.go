@@ -24,6 +24,7 @@ import (
 	"github.com/conncred/conncred/clock"
 	"github.com/conncred/conncred/dpop"
 	"github.com/conncred/conncred/federation"
+	"github.com/conncred/conncred/wfe"
 	"github.com/conncred/conncred/lifecycle"
 	"github.com/conncred/conncred/personal"
 	"github.com/conncred/conncred/secret"
@@ -91,6 +92,9 @@ func newEnvWith(t testing.TB, cfg Config, acfg authority.Config, tls bool) *env 
 		fed := federation.New(federation.Config{PublicHost: a.PublicHost(), Keys: federation.KeyConfig{AllowInsecureLoopback: true}}, st, a, clk, log)
 		t.Cleanup(func() { fed.Close() })
 		cfg.Federation = fed
+	}
+	if cfg.Wfe == nil {
+		cfg.Wfe = wfe.New(st, cfg.Federation, a, log)
 	}
 	withDPoP(&cfg, st, a, clk)
 	srv := httptest.NewUnstartedServer(New(cfg, a, log))

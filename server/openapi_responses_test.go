@@ -229,6 +229,7 @@ func TestOpenAPIResponsesMatchTheDocument(t *testing.T) {
 		"deleteTrust":            {404},
 	}
 	maps.Copy(statuses, wing)
+	maps.Copy(statuses, checkWfeOperations(t, c, e, appID))
 	c.requireCovered(statuses)
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/conncred/conncred/federation"
 	"github.com/conncred/conncred/lifecycle"
 	"github.com/conncred/conncred/personal"
+	"github.com/conncred/conncred/wfe"
 )
 
 // Config holds the HTTP layer's limits. Zero values take the defaults noted.
@@ -83,6 +84,9 @@ type Config struct {
 	// official fields (personal.go); nil: the admin routes serve the
 	// records without them.
 	Personal *personal.Service
+	// Wfe serves ConductorOne's official WorkloadFederationService over
+	// the trusts (wfe.go); nil: not served.
+	Wfe *wfe.Service
 	// Observer receives request metrics (metrics.go); nil: none. It is
 	// installed by Handler.
 	Observer Observer
@@ -174,6 +178,7 @@ func (s *Server) routes() {
 	s.batonRoutes()
 	s.batonControlRoutes()
 	s.trustRoutes()
+	s.wfeRoutes()
 	s.dpopRoutes()
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/conncred/conncred/personal"
 	"github.com/conncred/conncred/server"
 	"github.com/conncred/conncred/tlsutil"
+	"github.com/conncred/conncred/wfe"
 	"github.com/spf13/pflag"
 )
 
@@ -241,6 +242,11 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		fed = federation.New(fcfg, trusts, auth, nil, log)
 		defer fed.Close()
 	}
+	// The official workload federation shapes, over the same trusts.
+	var wsvc *wfe.Service
+	if wstore, ok := wfe.AsStore(store); ok && fed != nil {
+		wsvc = wfe.New(wstore, fed, auth, log)
+	}
 
 	adminFile := filepath.Join(cfg.DataDir, "admin-credential.json")
 	clientID, created, err := bootstrapAdmin(ctx, auth, adminFile)
@@ -267,7 +273,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	scfg := server.Config{DPoP: dv, DPoPPolicy: dp, Baton: bsvc, Lifecycle: life, Personal: pers, MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog, Federation: fed}
+	scfg := server.Config{DPoP: dv, DPoPPolicy: dp, Baton: bsvc, Lifecycle: life, Personal: pers, MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog, Federation: fed, Wfe: wsvc}
 	if met != nil {
 		scfg.Observer = met
 	}
