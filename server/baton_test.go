@@ -21,11 +21,11 @@ import (
 	"github.com/conncred/conncred/baton"
 	"github.com/conncred/conncred/clock"
 	"github.com/conncred/conncred/federation"
-	"github.com/conncred/conncred/wfe"
 	connectorv2 "github.com/conncred/conncred/gen/c1/connector/v2"
 	batonv1 "github.com/conncred/conncred/gen/c1/connectorapi/baton/v1"
 	"github.com/conncred/conncred/gen/c1/connectorapi/baton/v1/batonv1connect"
 	"github.com/conncred/conncred/store/sqlite"
+	"github.com/conncred/conncred/wfe"
 )
 
 // batonEnv is a TLS + HTTP/2 server with the BatonService over SQLite and

@@ -24,11 +24,11 @@ import (
 	"github.com/conncred/conncred/clock"
 	"github.com/conncred/conncred/dpop"
 	"github.com/conncred/conncred/federation"
-	"github.com/conncred/conncred/wfe"
 	"github.com/conncred/conncred/lifecycle"
 	"github.com/conncred/conncred/personal"
 	"github.com/conncred/conncred/secret"
 	"github.com/conncred/conncred/store/sqlite"
+	"github.com/conncred/conncred/wfe"
 )
 
 var t0 = time.Date(2026, 11, 28, 17, 0, 0, 0, time.UTC)

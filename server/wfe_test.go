@@ -67,8 +67,8 @@ func checkWfeOperations(t *testing.T, c *checker, e *env, appID string) map[stri
 	}
 	for _, bad := range []string{
 		`{"issuerUrl":"https://gitlab.example.com","wellKnownProvider":"WELL_KNOWN_WORKLOAD_PROVIDER_GITHUB_ACTIONS"}`, // not GitHub's issuer
-		`{"issuerUrl":"https://issuer.example.com"}`,                                                                  // no kind
-		`{"issuerUrl":"http://issuer.example.com","wellKnownProvider":"WELL_KNOWN_WORKLOAD_PROVIDER_CUSTOM"}`,          // not https
+		`{"issuerUrl":"https://issuer.example.com"}`,                                                          // no kind
+		`{"issuerUrl":"http://issuer.example.com","wellKnownProvider":"WELL_KNOWN_WORKLOAD_PROVIDER_CUSTOM"}`, // not https
 		`{"issuerUrl":"https://issuer.example.com","wellKnownProvider":"WELL_KNOWN_WORKLOAD_PROVIDER_CUSTOM","disabled":true}`,
 	} {
 		c.call("POST", "/api/v1/workload_federation/providers", jsonHeaders(admin), bad, 400, false)
@@ -99,7 +99,7 @@ func checkWfeOperations(t *testing.T, c *checker, e *env, appID string) map[stri
 	// The SDK escapes the client id's slash in the path.
 	one := trusts + "/" + url.PathEscape(cid)
 	for _, bad := range []string{
-		`{"providerId":"` + pid + `","conditionExpression":"claims.repository =="}`,           // does not compile
+		`{"providerId":"` + pid + `","conditionExpression":"claims.repository =="}`,            // does not compile
 		`{"providerId":"` + pid + `","conditionExpression":"true","scopedRoleIds":["r1"]}`,     // not honoured
 		`{"providerId":"` + pid + `","conditionExpression":"true","allowSourceCidrs":["::1"]}`, // not honoured
 		`{"conditionExpression":"true"}`, // no provider
