@@ -90,4 +90,12 @@ type TokenIntrospection struct {
 	Iat       int64  `json:"iat,omitempty"`
 	Jti       string `json:"jti,omitempty"`
 	TokenType string `json:"token_type,omitempty"`
+	// Cnf is set for a DPoP-bound token (token_type DPoP): RFC 9449 §6.2.
+	Cnf *Confirmation `json:"cnf,omitempty"`
+}
+
+// Confirmation is RFC 7800's cnf member with RFC 9449's jkt: the
+// base64url RFC 7638 thumbprint of the key a token is bound to.
+type Confirmation struct {
+	JKT string `json:"jkt"`
 }

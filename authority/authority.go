@@ -121,6 +121,7 @@ type Authority struct {
 	guard    atomic.Pointer[SourceGuard]      // nil: every source allowed (SetSourceGuard)
 	grants   atomic.Pointer[grantCheckerBox]  // grant.go
 	binding  atomic.Pointer[bindingPolicyBox] // binding.go
+	limiter  atomic.Pointer[limiterBox]       // wing_policy.go
 
 	closeOnce sync.Once
 	stop      context.CancelFunc

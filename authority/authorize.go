@@ -23,6 +23,8 @@ const (
 	ActionControlSyncs      Action = "syncs:control"  // force_sync, pause, resume, schedule
 	ActionWriteTrusts       Action = "trusts:write"   // create, update, delete workload federation trusts
 	ActionWriteSettings     Action = "settings:write" // session settings, source limits (package lifecycle)
+	ActionWritePolicies     Action = "policies:write" // expiry and dormancy policies (package policy)
+	ActionWriteWebhooks     Action = "webhooks:write" // create, delete, test, redeliver webhook endpoints (package webhook)
 	// ActionSelfCredential is a connector rotating or revoking the
 	// credential its token was minted from: only a connector credential may.
 	ActionSelfCredential Action = "credentials:self"
@@ -34,7 +36,7 @@ const (
 // otherwise only introspect and read itself, which take no body.
 func (a *Authority) Authorize(ctx context.Context, action Action) error {
 	switch action {
-	case ActionWriteApps, ActionWriteConnectors, ActionWriteCredentials, ActionWriteAdmins, ActionReadAdmins, ActionRotateSigningKeys, ActionControlSyncs, ActionWriteTrusts, ActionWriteSettings:
+	case ActionWriteApps, ActionWriteConnectors, ActionWriteCredentials, ActionWriteAdmins, ActionReadAdmins, ActionRotateSigningKeys, ActionControlSyncs, ActionWriteTrusts, ActionWriteSettings, ActionWritePolicies, ActionWriteWebhooks:
 		_, err := requireAdmin(ctx)
 		return err
 	case ActionSelfCredential:

@@ -62,7 +62,11 @@ type Inserter func(ctx context.Context, c conncred.Credential, limit conncred.Ac
 // it returns a zero Secret, as the server never had one.
 func (a *Authority) createCredential(ctx context.Context, c conncred.Credential, suffix string, opt CredentialOptions, pub []byte, insert Inserter) (conncred.Credential, secret.Secret, error) {
 	now := a.now()
-	exp, err := a.expiry(now, opt)
+	max, maxName, err := a.maxLifetime(ctx, c)
+	if err != nil {
+		return conncred.Credential{}, secret.Secret{}, err
+	}
+	exp, err := expiry(now, opt, max, maxName)
 	if err != nil {
 		return conncred.Credential{}, secret.Secret{}, err
 	}
@@ -114,9 +118,9 @@ func (a *Authority) createCredential(ctx context.Context, c conncred.Credential,
 	}
 }
 
-// expiry applies the server's maximum lifetime to a requested expiry.
-func (a *Authority) expiry(now time.Time, opt CredentialOptions) (*time.Time, error) {
-	max := a.cfg.MaxCredentialLifetime
+// expiry applies a maximum lifetime (max, 0 for none, named by maxName in
+// a refusal) to a requested expiry.
+func expiry(now time.Time, opt CredentialOptions, max time.Duration, maxName string) (*time.Time, error) {
 	var exp time.Time
 	switch {
 	case opt.Expires < 0:
@@ -136,7 +140,7 @@ func (a *Authority) expiry(now time.Time, opt CredentialOptions) (*time.Time, er
 		return nil, nil
 	}
 	if max > 0 && exp.After(now.Add(max)) {
-		return nil, conncred.Errorf(conncred.EInvalid, "the requested lifetime exceeds this server's maximum credential lifetime of %s", fmtDuration(max))
+		return nil, conncred.Errorf(conncred.EInvalid, "the requested lifetime of %s exceeds %s of %s; ask for %s or less", fmtDuration(exp.Sub(now).Round(time.Second)), maxName, fmtDuration(max), fmtDuration(max))
 	}
 	return &exp, nil
 }

@@ -64,6 +64,11 @@ func tokenError(code, desc string) *TokenError {
 	return &TokenError{Code: code, Description: desc, Reason: desc}
 }
 
+// RefusedRevoked is the reason (and description) of an exchange refused
+// because the credential is revoked: an audit sink matches it to tell that
+// a stale connector is still trying (package webhook).
+const RefusedRevoked = "this credential has been revoked"
+
 // errAuthFailed is the one answer for an unknown client id and for a bad
 // signature, so the answer does not tell a caller without the key whether a
 // client id exists.
@@ -147,7 +152,7 @@ func (a *Authority) exchange(ctx context.Context, req TokenRequest) (Token, *con
 	}
 	// The caller holds the key, so it may learn the credential's state.
 	if cred.DeletedAt != nil {
-		return Token{}, &cred, claimed, tokenError(ErrInvalidClient, "this credential has been revoked")
+		return Token{}, &cred, claimed, tokenError(ErrInvalidClient, RefusedRevoked)
 	}
 	if cred.ExpiresAt != nil && !now.Before(*cred.ExpiresAt) {
 		te := tokenError(ErrInvalidClient, "this credential expired at "+cred.ExpiresAt.UTC().Format(time.RFC3339))

@@ -53,11 +53,39 @@ func (a *Authority) SetGrantChecker(c GrantChecker) {
 	a.grants.Store(&grantCheckerBox{c: c})
 }
 
+// Source limits (the session settings, SetSourceGuard) apply to a grant as
+// to the credential whose principal it grants: a trust that grants a
+// connector is under connectorSource, an admin trust under pccAdminSource.
+// Without this a workload federation trust was a way around the
+// restriction: the same connector, reached from any address. A trust has
+// no allowSourceCidr of its own (that list belongs to a stored
+// credential); its condition over the workload's claims is where to
+// narrow one trust. The check runs when the token is minted (after the
+// subject token is verified, as a credential's runs after its assertion's
+// signature) and on every call made with the token, so a token carried
+// elsewhere stops working.
+
+// grantCredential is the credential a source guard judges a grant as: its
+// id, kind and principal, and nothing stored.
+func grantCredential(g Grant) conncred.Credential {
+	return conncred.Credential{ID: g.ID, Kind: g.Kind, ClientID: g.ClientID, AppID: g.AppID, ConnectorID: g.ConnectorID}
+}
+
 // MintGrant mints an access token for g. The caller has authenticated g
-// (and recorded its audit event).
+// (and records the audit event); the source address is checked here, and
+// a refusal is invalid_client as for a credential used from outside its
+// networks.
 func (a *Authority) MintGrant(ctx context.Context, g Grant) (Token, error) {
 	if g.ID == "" || g.ClientID == "" {
 		return Token{}, conncred.Errorf(conncred.EInternal, "a grant needs an id and a client id")
+	}
+	if err := a.checkSource(ctx, grantCredential(g)); err != nil {
+		if conncred.ErrorCode(err) != conncred.EPermissionDenied {
+			return Token{}, err
+		}
+		te := tokenError(ErrInvalidClient, conncred.ErrorMessage(err))
+		te.Reason = "source address not allowed"
+		return Token{}, te
 	}
 	now := a.now()
 	exp := now.Add(a.cfg.TokenTTL)
@@ -90,6 +118,9 @@ func (a *Authority) authenticateGrant(ctx context.Context, c accessClaims) (*con
 	}
 	g, err := box.c.CheckGrant(ctx, c.TrustID)
 	if err != nil {
+		return nil, err
+	}
+	if err := a.checkSource(ctx, grantCredential(g)); err != nil {
 		return nil, err
 	}
 	return &conncred.Principal{

@@ -182,6 +182,10 @@ type TokenInfo struct {
 	ExpiresAt time.Time
 	IssuedAt  time.Time
 	TokenID   string
+	// JKT is the RFC 7638 thumbprint of the DPoP key the token is bound
+	// to (its cnf.jkt), or "" for a Bearer token: RFC 9449 §6.2 has
+	// introspection report it so a resource server can check proofs.
+	JKT string
 }
 
 // IntrospectToken reports whether token is active (RFC 7662): validly
@@ -219,6 +223,7 @@ func (a *Authority) IntrospectToken(ctx context.Context, token string) (TokenInf
 	return TokenInfo{
 		Active: true, ClientID: p.ClientID, Subject: c.Sub, Issuer: c.Iss,
 		ExpiresAt: time.Unix(c.Exp, 0).UTC(), IssuedAt: time.Unix(c.Iat, 0).UTC(), TokenID: c.Jti,
+		JKT: boundTo(c),
 	}, nil
 }
 

@@ -154,5 +154,5 @@ func (a *Authority) PersonalExpiry(expiresTime *time.Time) (*time.Time, error) {
 		}
 		return nil, nil
 	}
-	return a.expiry(a.now(), CredentialOptions{ExpiresTime: expiresTime})
+	return expiry(a.now(), CredentialOptions{ExpiresTime: expiresTime}, a.cfg.MaxCredentialLifetime, "this server's maximum credential lifetime")
 }

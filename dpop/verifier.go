@@ -78,9 +78,13 @@ type Verifier struct {
 	clock  clock.Clock
 }
 
-// NewVerifier returns a verifier that records proofs in replay.
+// NewVerifier returns a verifier that records proofs in replay. A nil clk
+// is the real clock (serve passes nil, as it does to NewPolicy).
 func NewVerifier(cfg Config, replay ReplayStore, clk clock.Clock) *Verifier {
 	cfg.setDefaults()
+	if clk == nil {
+		clk = clock.Real{}
+	}
 	return &Verifier{cfg: cfg, replay: replay, clock: clk}
 }
 

@@ -100,10 +100,14 @@ func (s *Server) handleTokenIntrospect(w http.ResponseWriter, r *http.Request) e
 	if !info.Active {
 		return writeJSON(w, apitype.TokenIntrospection{Active: false})
 	}
-	return writeJSON(w, apitype.TokenIntrospection{
+	out := apitype.TokenIntrospection{
 		Active: true, ClientID: info.ClientID, Sub: info.Subject, Iss: info.Issuer,
 		Exp: info.ExpiresAt.Unix(), Iat: info.IssuedAt.Unix(), Jti: info.TokenID, TokenType: "Bearer",
-	})
+	}
+	if info.JKT != "" {
+		out.TokenType, out.Cnf = "DPoP", &apitype.Confirmation{JKT: info.JKT}
+	}
+	return writeJSON(w, out)
 }
 
 // handleIntrospect is ConductorOne's GET /api/v1/auth/introspect.

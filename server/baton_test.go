@@ -71,6 +71,8 @@ func newBatonEnvWith(t testing.TB, bcfg baton.Config, acfg authority.Config) *ba
 	cfg := Config{Clock: clk, Baton: svc, Federation: fed, Wfe: wfe.New(st, fed, a, log)}
 	withDPoP(&cfg, st, a, clk)
 	withLifecycle(&cfg, a, st, clk)
+	withPolicy(t, &cfg, a, st, clk)
+	withWebhooks(&cfg, st, a, clk)
 	srv := httptest.NewUnstartedServer(New(cfg, a, log))
 	srv.EnableHTTP2 = true
 	srv.StartTLS()

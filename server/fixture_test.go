@@ -86,6 +86,7 @@ func newEnvWith(t testing.TB, cfg Config, acfg authority.Config, tls bool) *env 
 	t.Cleanup(func() { a.Close() })
 	cfg.Clock = clk
 	withLifecycle(&cfg, a, st, clk)
+	withPolicy(t, &cfg, a, st, clk)
 	if cfg.Federation == nil {
 		// Trusted issuers in these tests are plain-HTTP servers on
 		// loopback, which only this explicit option admits.
@@ -97,6 +98,7 @@ func newEnvWith(t testing.TB, cfg Config, acfg authority.Config, tls bool) *env 
 		cfg.Wfe = wfe.New(st, cfg.Federation, a, log)
 	}
 	withDPoP(&cfg, st, a, clk)
+	withWebhooks(&cfg, st, a, clk)
 	srv := httptest.NewUnstartedServer(New(cfg, a, log))
 	if tls {
 		srv.EnableHTTP2 = true

@@ -162,6 +162,8 @@ func TestOpenAPIResponsesMatchTheDocument(t *testing.T) {
 	c.call("POST", cd, jsonHeaders(admin), `{"requireDpop":"yes"}`, 400, false)
 	c.call("GET", cd, bearer(admin), "", 200, true)
 	c.call("GET", strings.Replace(apitype.PathCredentialDPoP, "{id}", unknown, 1), bearer(admin), "", 404, true)
+	_, _, _, boundTok := e.boundToken(e.signer())
+	c.call("POST", apitype.PathTokenIntrospect, formHeaders(admin), "token="+boundTok, 200, true) // token_type DPoP, cnf.jkt
 
 	// Signing keys and audit.
 	c.call("POST", apitype.PathRotateKeys, bearer(admin), "", 200, true)
@@ -208,6 +210,7 @@ func TestOpenAPIResponsesMatchTheDocument(t *testing.T) {
 
 	// The lifecycle wing, as serve registers it.
 	wing := checkLifecycleOperations(t, c, e, appID)
+	maps.Copy(wing, checkPolicyOperations(t, c, e, appID))
 
 	statuses := map[string][]int{
 		"createToken":            {400, 401},
@@ -230,6 +233,7 @@ func TestOpenAPIResponsesMatchTheDocument(t *testing.T) {
 	}
 	maps.Copy(statuses, wing)
 	maps.Copy(statuses, checkWfeOperations(t, c, e, appID))
+	maps.Copy(statuses, checkWebhookOperations(t, c, e))
 	c.requireCovered(statuses)
 }
 

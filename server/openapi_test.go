@@ -95,7 +95,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	doc := openAPI(t)
 	e := newBatonEnvWith(t, baton.Config{}, authority.Config{})
 	s := e.srv.Config.Handler.(*Server)
-	if s.cfg.Lifecycle == nil || s.cfg.Baton == nil {
+	if s.cfg.Lifecycle == nil || s.cfg.Baton == nil || s.cfg.Policy == nil {
 		t.Fatal("the test server lacks a wing that serve registers; its routes would go unchecked")
 	}
 	registered := map[string]bool{}

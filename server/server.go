@@ -25,6 +25,8 @@ import (
 	"github.com/conncred/conncred/federation"
 	"github.com/conncred/conncred/lifecycle"
 	"github.com/conncred/conncred/personal"
+	"github.com/conncred/conncred/policy"
+	"github.com/conncred/conncred/webhook"
 	"github.com/conncred/conncred/wfe"
 )
 
@@ -80,6 +82,11 @@ type Config struct {
 	// the caller and source-network settings (lifecycle.go); nil leaves
 	// those routes out and refuses the rotate options.
 	Lifecycle *lifecycle.Service
+	// Policy serves the expiry and dormancy policies (policies.go); nil
+	// leaves those routes out.
+	Policy *policy.Service
+	// Webhooks serves the webhook endpoints' admin API; nil: not offered.
+	Webhooks *webhook.Service
 	// Personal serves ConductorOne's personal-client API with its
 	// official fields (personal.go); nil: the admin routes serve the
 	// records without them.
@@ -179,7 +186,9 @@ func (s *Server) routes() {
 	s.batonControlRoutes()
 	s.trustRoutes()
 	s.wfeRoutes()
+	s.policyRoutes()
 	s.dpopRoutes()
+	s.webhookRoutes()
 }
 
 // handle registers h for pattern, behind bearer authentication when authn.

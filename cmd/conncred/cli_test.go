@@ -19,9 +19,11 @@ import (
 
 	"github.com/conncred/conncred/authority"
 	"github.com/conncred/conncred/baton"
+	"github.com/conncred/conncred/dpop"
 	"github.com/conncred/conncred/federation"
 	"github.com/conncred/conncred/lifecycle"
 	"github.com/conncred/conncred/personal"
+	"github.com/conncred/conncred/policy"
 	"github.com/conncred/conncred/server"
 	"github.com/conncred/conncred/store/sqlite"
 )
@@ -43,7 +45,13 @@ func newCLIEnv(t *testing.T) *cliEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	a, err := authority.New(ctx, authority.Config{}, st, nil, nil)
+	// The public host is the address the server listens on, as serve
+	// makes it by default: a DPoP proof's htu names the public URL.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := authority.New(ctx, authority.Config{PublicHost: ln.Addr().String()}, st, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +69,18 @@ func newCLIEnv(t *testing.T) *cliEnv {
 		t.Fatal(err)
 	}
 	bs := baton.New(baton.Config{}, baton.Deps{Store: st, Artifacts: arts, Audit: a.RecordAudit})
-	srv := httptest.NewTLSServer(server.New(server.Config{Federation: fed, Lifecycle: life, Personal: personal.New(a, st, life), Baton: bs}, a, slog.New(slog.DiscardHandler)))
+	policies, err := policy.New(policy.Config{}, a, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.SetLifetimeLimiter(policies)
+	pol := dpop.NewPolicy(st, a, nil)
+	a.SetBindingPolicy(pol)
+	ver := dpop.NewVerifier(dpop.Config{Window: time.Minute}, st, nil)
+	srv := httptest.NewUnstartedServer(server.New(server.Config{Federation: fed, Lifecycle: life, Personal: personal.New(a, st, life), Baton: bs, DPoP: ver, DPoPPolicy: pol, Policy: policies}, a, slog.New(slog.DiscardHandler)))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
 	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), ca, 0o644); err != nil {

@@ -12,10 +12,10 @@ import (
 const secretWarning = "conncred: this is the only time the client secret is shown; store it now (it is not kept by the server and cannot be shown again)"
 
 func credentialCmd() *cobra.Command {
-	return group("credential", "rotate, get, list and revoke connector credentials; self-rotate; source networks",
+	return group("credential", "rotate, get, list and revoke connector credentials; self-rotate; source networks; DPoP",
 		"  conncred credential list --app 2HErg7BRmNdHgX8sTCWVq4E1fyh --connector 2HErg7BRmNdHgX8sTCWVq4E1fyz",
 		credentialRotateCmd(), credentialGetCmd(), credentialListCmd(), credentialRevokeCmd(),
-		credentialSelfRotateCmd(), credentialSelfRevokeCmd(), credentialSourceLimitCmd())
+		credentialSelfRotateCmd(), credentialSelfRevokeCmd(), credentialSourceLimitCmd(), credentialDPoPCmd())
 }
 
 // credentialFlags name a connector's credentials: --app, --connector, and

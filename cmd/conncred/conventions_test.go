@@ -158,6 +158,10 @@ func TestJSONEveryCommand(t *testing.T) {
 		}},
 		{"credential get", func() []string { return []string{"--app", ids["app"], "--connector", ids["conn"], "--id", ids["cred"]} }, false, []string{"credential"}, nil},
 		{"credential list", func() []string { return []string{"--app", ids["app"], "--connector", ids["conn"]} }, false, []string{"list", "nextPageToken"}, nil},
+		{"policy set", func() []string {
+			return []string{"--app", ids["app"], "--connector", ids["conn"], "--max-lifetime", "90d", "--expiry-warnings", "14d,1d"}
+		}, false, []string{"effective", "policy", "scope", "scopeId"}, nil},
+		{"policy get", func() []string { return nil }, false, []string{"effective", "policy", "scope"}, nil},
 		{"credential source-limit set", func() []string {
 			return []string{"--app", ids["app"], "--connector", ids["conn"], "--id", ids["cred"], "--allow-cidr", "127.0.0.0/8,::1"}
 		}, false, []string{"allowSourceCidr"}, nil},
@@ -169,6 +173,8 @@ func TestJSONEveryCommand(t *testing.T) {
 			return []string{"--connector-source", "127.0.0.0/8,::1", "--connector-source-enabled"}
 		}, false, []string{"sessionSettings"}, nil},
 		{"settings session test-source-ip", func() []string { return []string{"--cidr", "10.0.0.0/8", "--ip", "10.1.2.3"} }, false, []string{"allowed", "checkedIp"}, nil},
+		{"credential dpop set", func() []string { return []string{"--id", ids["cred"], "--require"} }, false, []string{"credentialId", "requireDpop"}, nil},
+		{"credential dpop get", func() []string { return []string{"--id", ids["cred"]} }, false, []string{"credentialId", "requireDpop"}, nil},
 		{"credential revoke", func() []string { return []string{"--app", ids["app"], "--connector", ids["conn"], "--id", ids["cred"]} }, false, []string{}, nil},
 		{"trust create", func() []string {
 			return []string{"--issuer", "https://token.actions.githubusercontent.com", "--app", ids["app"], "--connector", ids["conn"], "--condition", `claims.repository == "acme/connectors"`}

@@ -26,6 +26,7 @@ import (
 	"github.com/conncred/conncred/personal"
 	"github.com/conncred/conncred/server"
 	"github.com/conncred/conncred/tlsutil"
+	"github.com/conncred/conncred/webhook"
 	"github.com/conncred/conncred/wfe"
 	"github.com/spf13/pflag"
 )
@@ -64,7 +65,9 @@ type serveConfig struct {
 	MetricsListen         string
 	MetricsAllowRemote    bool
 	Baton                 batonFlags
+	Policy                policyFlags
 	DPoP                  dpopFlags
+	Webhooks              webhookFlags
 }
 
 func (c *serveConfig) flags(fs *pflag.FlagSet) {
@@ -98,6 +101,8 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.TrustProxyHeaders, "trust-proxy-headers", false, "take the client address from X-Forwarded-For (only behind a proxy that sets it)")
 	fs.StringVar(&c.DebugListen, "debug-listen", "", "serve Go's profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (empty: off)")
 	c.Baton.flags(fs)
+	c.Policy.flags(fs)
+	c.Webhooks.flags(fs)
 	c.DPoP.flags(fs)
 	fs.BoolVar(&c.AccessLog, "access-log", true, "log each request (method, route, status, duration, bytes, client id, remote address, request id) at info; successful token exchanges as one line a minute with a count")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", "", "serve Prometheus metrics (/metrics) on this address, e.g. 127.0.0.1:9464 (empty: off; loopback only unless --metrics-allow-remote)")
@@ -213,14 +218,25 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		defer closeSink()
 		acfg.AuditSink = sink
 	}
+	var whObs webhook.Observer
 	if met != nil {
 		acfg.Observer = met.Authority()
+		whObs = met.Webhooks()
 	}
+	wh, whAudit, err := startWebhooks(cfg.Webhooks, cfg.DataDir, rawStore, log, whObs)
+	if err != nil {
+		return err
+	}
+	acfg.AuditSink = chainSinks(acfg.AuditSink, wh.AuditSink(authority.RefusedRevoked))
 	auth, err := authority.New(ctx, acfg, store, nil, log)
 	if err != nil {
 		return err
 	}
 	defer auth.Close()
+	whAudit.a.Store(auth)
+	whCtx, stopWebhooks := context.WithCancel(ctx)
+	defer stopWebhooks()
+	go wh.Run(whCtx)
 	lcfg := lifecycle.Config{}
 	if met != nil {
 		lcfg.Observer = met.Lifecycle()
@@ -269,11 +285,17 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		met.WatchBaton(func() metrics.BatonStats { return metrics.BatonStats(bsvc.Metrics()) })
 	}
 
+	pol, stopPolicy, err := startPolicy(ctx, cfg.Policy, cfg.MaxCredentialLifetime, rawStore, auth, met, log)
+	if err != nil {
+		return err
+	}
+	defer stopPolicy()
+
 	dv, dp, err := startDPoP(cfg.DPoP, rawStore, auth, met)
 	if err != nil {
 		return err
 	}
-	scfg := server.Config{DPoP: dv, DPoPPolicy: dp, Baton: bsvc, Lifecycle: life, Personal: pers, MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog, Federation: fed, Wfe: wsvc}
+	scfg := server.Config{DPoP: dv, DPoPPolicy: dp, Baton: bsvc, Lifecycle: life, Personal: pers, Policy: pol, MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog, Federation: fed, Webhooks: wh, Wfe: wsvc}
 	if met != nil {
 		scfg.Observer = met
 	}

@@ -136,10 +136,15 @@ func TestEvictionOrder(t *testing.T) {
 		ps = append(ps, e.open(fmt.Sprint("p", i), fmt.Sprintf("10.0.0.%d", i+1)))
 		e.clock.Advance(time.Second)
 	}
-	// Ages now: p0 4s, p1 3s, p2 2s, p3 1s. p0 reads a byte, then p1 ends
-	// a request (HTTP/1.1 StateActive, StateIdle): the order is p2 p3 p0 p1.
+	// Ages now: p0 4s, p1 3s, p2 2s, p3 1s. p0 reads a byte, then p1 reads
+	// a request and goes through a whole HTTP/1.1 request cycle (StateActive,
+	// StateIdle): the order is p2 p3 p0 p1. StateIdle itself does not make a
+	// connection young (it comes after the response is flushed, possibly
+	// after the client went on elsewhere); the request's bytes and its
+	// handler's end do (TestHandlerEndMakesYoung).
 	ps[0].send(t)
 	e.clock.Advance(time.Second)
+	ps[1].send(t)
 	e.l.ConnState(ps[1].server, http.StateActive)
 	e.l.ConnState(ps[1].server, http.StateIdle)
 	e.clock.Advance(time.Second)
@@ -380,5 +385,35 @@ func BenchmarkAdmitAtLimit(b *testing.B) {
 	}
 	if s := l.Stats(); s.Open != n {
 		b.Fatalf("open: got %d, want %d", s.Open, n)
+	}
+}
+
+// TestHandlerEndMakesYoung: a request's end, as its handler returns, makes
+// a connection young; the StateIdle that net/http reports later (after the
+// response is flushed, when the client may already be using another
+// connection) does not, or a late callback would reverse the eviction
+// order (seen as a flaky TestMaxConns under load).
+func TestHandlerEndMakesYoung(t *testing.T) {
+	e := newEnv(t, Config{MaxConns: 2, EvictAbove: 2})
+	first := e.open("first", "10.0.0.1")
+	second := e.open("second", "10.0.0.2")
+	handle := func(p *peer) {
+		r, _ := http.NewRequestWithContext(e.l.ConnContext(t.Context(), p.server), "GET", "/", nil)
+		e.l.ConnState(p.server, http.StateActive)
+		e.l.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})).ServeHTTP(nil, r)
+	}
+	e.clock.Advance(time.Second)
+	handle(first) // first's request ends at 1s
+	e.clock.Advance(time.Second)
+	handle(second) // second's at 2s
+	e.l.ConnState(second.server, http.StateIdle)
+	e.clock.Advance(time.Second)
+	e.l.ConnState(first.server, http.StateIdle) // first's callback comes late, at 3s
+	e.clock.Advance(time.Second)
+	if n := e.open("newcomer", "10.0.1.1"); n.server == nil {
+		t.Fatal("newcomer refused")
+	}
+	if !first.closed() || second.closed() {
+		t.Fatalf("first closed %v, second closed %v: want the connection whose request ended first to go", first.closed(), second.closed())
 	}
 }

@@ -45,8 +45,11 @@ func (l *Listener) ConnState(nc net.Conn, s http.ConnState) {
 	case http.StateActive:
 		c.active.Store(true)
 	case http.StateIdle:
-		// Idle from now, not from when the request's bytes arrived.
-		c.touch()
+		// No touch here: Handler marked the end of the request when it
+		// returned. This callback runs after the response is flushed, so
+		// the client may already have gone on to use another connection;
+		// touching now could make this one look the more recently used
+		// and reverse the eviction order.
 		c.active.Store(false)
 		c.idle()
 	case http.StateHijacked:

@@ -60,7 +60,9 @@ func Run(t *testing.T, open func(t *testing.T) conncred.Store) {
 		{"Baton", batonTests},
 		{"BatonMore", batonMoreTests},
 		{"Trusts", trustTests},
+		{"Policies", policyTests},
 		{"DPoP", dpopTests},
+		{"Webhooks", webhookTests},
 		{"Personal", personalTests},
 		{"WorkloadFederationOfficial", wfeTests},
 	}
