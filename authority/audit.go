@@ -47,6 +47,11 @@ type auditor struct {
 	sink  func(conncred.AuditEvent)
 	limit int // most pending events and most counted records (maxPendingAudit)
 
+	// writing is held for a whole write, so a Flush that runs while the
+	// background loop is writing waits for that write: when Flush returns,
+	// everything buffered before it was called is in the store.
+	writing sync.Mutex
+
 	mu       sync.Mutex
 	pending  []conncred.AuditEvent
 	counted  map[countKey]*conncred.AuditEvent
@@ -150,6 +155,8 @@ func (au *auditor) flushAll(ctx context.Context, now time.Time) error {
 
 // write returns the store's error (the events are kept for a retry).
 func (au *auditor) write(ctx context.Context, now time.Time, all bool) error {
+	au.writing.Lock()
+	defer au.writing.Unlock()
 	au.mu.Lock()
 	batch := au.pending
 	au.pending = nil

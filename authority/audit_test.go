@@ -341,3 +341,51 @@ func TestAuditRevocations(t *testing.T) {
 		}
 	})
 }
+
+// blockingAppender holds its first AppendAudit until released.
+type blockingAppender struct {
+	entered, release chan struct{}
+	once             sync.Once
+	mu               sync.Mutex
+	got              int
+}
+
+func (b *blockingAppender) AppendAudit(_ context.Context, events []conncred.AuditEvent) error {
+	first := false
+	b.once.Do(func() { first = true })
+	if first {
+		close(b.entered)
+		<-b.release
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.got += len(events)
+	return nil
+}
+
+// TestFlushWaitsForAWriteInProgress: a flush that runs while another
+// (the background loop's) is writing returns only once that write is in
+// the store, so Flush means "everything buffered so far is stored".
+func TestFlushWaitsForAWriteInProgress(t *testing.T) {
+	st := &blockingAppender{entered: make(chan struct{}), release: make(chan struct{})}
+	au := newAuditor(st, slog.New(slog.DiscardHandler), nil)
+	au.add(conncred.AuditEvent{Kind: "app.created"})
+	bg := make(chan struct{})
+	go func() { _ = au.flush(context.Background(), t0); close(bg) }()
+	<-st.entered // the background write holds the only event
+	flushed := make(chan struct{})
+	go func() { _ = au.flush(context.Background(), t0); close(flushed) }()
+	select {
+	case <-flushed:
+		t.Fatal("a second flush returned while the first write was still in progress")
+	case <-time.After(50 * time.Millisecond): // a bounded look for the wrong answer
+	}
+	close(st.release)
+	<-flushed
+	<-bg
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.got != 1 {
+		t.Fatalf("events stored: %d, want 1", st.got)
+	}
+}

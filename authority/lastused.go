@@ -23,6 +23,10 @@ type lastUsedWriter struct {
 	store credentialToucher
 	log   *slog.Logger
 
+	// writing is held for a whole flush, so a Flush that runs while the
+	// background loop is flushing waits for it (see auditor.writing).
+	writing sync.Mutex
+
 	mu      sync.Mutex
 	pending map[string]time.Time
 	oldest  time.Time // when the earliest pending use was recorded (not cut to the second)
@@ -64,6 +68,8 @@ func (w *lastUsedWriter) touch(id string, createdAt, at time.Time) {
 // (or tried to), when the earliest of their uses was recorded (for the
 // flush lag), and the store's error.
 func (w *lastUsedWriter) flush(ctx context.Context) (n int, oldest time.Time, err error) {
+	w.writing.Lock()
+	defer w.writing.Unlock()
 	w.mu.Lock()
 	if len(w.pending) == 0 {
 		w.mu.Unlock()
