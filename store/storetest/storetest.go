@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) conncred.Store) {
 		{"DPoP", dpopTests},
 		{"Webhooks", webhookTests},
 		{"Personal", personalTests},
+		{"WorkloadFederationOfficial", wfeTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
