@@ -89,3 +89,22 @@ func (c *condition) eval(claims map[string]any) error {
 	}
 	return nil
 }
+
+// TestCondition compiles src and evaluates it on claims, as the exchange
+// would: matched is true only when it evaluates to true. A compile error is
+// the EInvalid compileCondition returns; an evaluation error is returned as
+// is (it names no trust's configuration, only the expression given).
+func TestCondition(src string, claims map[string]any) (matched bool, err error) {
+	c, err := compileCondition(src)
+	if err != nil {
+		return false, err
+	}
+	switch err := c.eval(claims); {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, errConditionFalse):
+		return false, nil
+	default:
+		return false, err
+	}
+}

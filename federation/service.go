@@ -203,3 +203,8 @@ func (s *Service) validIssuer(iss string) error {
 	}
 	return nil
 }
+
+// ValidIssuer reports whether iss may be a trust's issuer on this server
+// (https, or loopback http behind the test flag), with an error that says
+// what to fix.
+func (s *Service) ValidIssuer(iss string) error { return s.validIssuer(iss) }

@@ -25,6 +25,7 @@ import (
 	batonv1 "github.com/conncred/conncred/gen/c1/connectorapi/baton/v1"
 	"github.com/conncred/conncred/gen/c1/connectorapi/baton/v1/batonv1connect"
 	"github.com/conncred/conncred/store/sqlite"
+	"github.com/conncred/conncred/wfe"
 )
 
 // batonEnv is a TLS + HTTP/2 server with the BatonService over SQLite and
@@ -67,7 +68,7 @@ func newBatonEnvWith(t testing.TB, bcfg baton.Config, acfg authority.Config) *ba
 	// use this server see every route.
 	fed := federation.New(federation.Config{PublicHost: a.PublicHost(), Keys: federation.KeyConfig{AllowInsecureLoopback: true}}, st, a, clk, log)
 	t.Cleanup(func() { fed.Close() })
-	cfg := Config{Clock: clk, Baton: svc, Federation: fed}
+	cfg := Config{Clock: clk, Baton: svc, Federation: fed, Wfe: wfe.New(st, fed, a, log)}
 	withDPoP(&cfg, st, a, clk)
 	withLifecycle(&cfg, a, st, clk)
 	withPolicy(t, &cfg, a, st, clk)

@@ -28,6 +28,7 @@ import (
 	"github.com/conncred/conncred/personal"
 	"github.com/conncred/conncred/secret"
 	"github.com/conncred/conncred/store/sqlite"
+	"github.com/conncred/conncred/wfe"
 )
 
 var t0 = time.Date(2026, 11, 28, 17, 0, 0, 0, time.UTC)
@@ -92,6 +93,9 @@ func newEnvWith(t testing.TB, cfg Config, acfg authority.Config, tls bool) *env 
 		fed := federation.New(federation.Config{PublicHost: a.PublicHost(), Keys: federation.KeyConfig{AllowInsecureLoopback: true}}, st, a, clk, log)
 		t.Cleanup(func() { fed.Close() })
 		cfg.Federation = fed
+	}
+	if cfg.Wfe == nil {
+		cfg.Wfe = wfe.New(st, cfg.Federation, a, log)
 	}
 	withDPoP(&cfg, st, a, clk)
 	withWebhooks(&cfg, st, a, clk)

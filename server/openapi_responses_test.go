@@ -232,6 +232,7 @@ func TestOpenAPIResponsesMatchTheDocument(t *testing.T) {
 		"deleteTrust":            {404},
 	}
 	maps.Copy(statuses, wing)
+	maps.Copy(statuses, checkWfeOperations(t, c, e, appID))
 	maps.Copy(statuses, checkWebhookOperations(t, c, e))
 	c.requireCovered(statuses)
 }

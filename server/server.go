@@ -27,6 +27,7 @@ import (
 	"github.com/conncred/conncred/personal"
 	"github.com/conncred/conncred/policy"
 	"github.com/conncred/conncred/webhook"
+	"github.com/conncred/conncred/wfe"
 )
 
 // Config holds the HTTP layer's limits. Zero values take the defaults noted.
@@ -90,6 +91,9 @@ type Config struct {
 	// official fields (personal.go); nil: the admin routes serve the
 	// records without them.
 	Personal *personal.Service
+	// Wfe serves ConductorOne's official WorkloadFederationService over
+	// the trusts (wfe.go); nil: not served.
+	Wfe *wfe.Service
 	// Observer receives request metrics (metrics.go); nil: none. It is
 	// installed by Handler.
 	Observer Observer
@@ -181,6 +185,7 @@ func (s *Server) routes() {
 	s.batonRoutes()
 	s.batonControlRoutes()
 	s.trustRoutes()
+	s.wfeRoutes()
 	s.policyRoutes()
 	s.dpopRoutes()
 	s.webhookRoutes()

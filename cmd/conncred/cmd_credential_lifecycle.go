@@ -136,7 +136,7 @@ own key and there is no secret.`,
 			if err != nil {
 				return err
 			}
-			return opt.issueRotated(cmd.OutOrStdout(), cmd.ErrOrStderr(), f.json, false, func() (*client.Rotated, error) {
+			return opt.issueRotated(cmd.OutOrStdout(), cmd.ErrOrStderr(), f.json, nil, func() (*client.Rotated, error) {
 				return c.SelfRotate(cmd.Context(), so)
 			})
 		},

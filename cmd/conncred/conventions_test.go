@@ -187,9 +187,13 @@ func TestJSONEveryCommand(t *testing.T) {
 		{"trust list", func() []string { return []string{"--all"} }, false, []string{"list", "nextPageToken"}, nil},
 		{"trust update", func() []string { return []string{"--id", ids["trust"], "--max-token-lifetime", "15m"} }, false, []string{"trust"}, nil},
 		{"trust delete", func() []string { return []string{"--id", ids["trust"]} }, false, []string{"trust"}, nil},
-		{"admin create", func() []string { return nil }, false, []string{"client", "clientSecret"}, func(v map[string]any) { ids["admin"] = get(v, "client", "id") }},
+		{"admin create", func() []string {
+			return []string{"--name", "deploy", "--allow-source-cidr", "127.0.0.0/8,::1", "--scoped-role", "admin"}
+		}, false, []string{"client", "clientSecret"}, func(v map[string]any) { ids["admin"] = get(v, "client", "id") }},
 		{"admin get", func() []string { return []string{"--id", ids["admin"]} }, false, []string{"client"}, nil},
 		{"admin list", func() []string { return nil }, false, []string{"list", "nextPageToken"}, nil},
+		{"admin search", func() []string { return []string{"--query", "deploy"} }, false, []string{"list", "nextPageToken"}, nil},
+		{"admin update", func() []string { return []string{"--id", ids["admin"], "--name", "deploy (old)", "--expires", "30d"} }, false, []string{"client"}, nil},
 		{"admin revoke", func() []string { return []string{"--id", ids["admin"]} }, false, []string{}, nil},
 		{"webhook add", func() []string {
 			return []string{"--url", receiver.URL + "/hook", "--event", "webhook.test,credential.expiring"}

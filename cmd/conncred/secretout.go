@@ -81,20 +81,34 @@ func (l lifetime) Set(s string) error {
 // into the --out file when given, else printed once on stdout. The --out
 // file is created before the call, so a path that cannot be written fails
 // before a credential exists whose secret would be lost.
-func (r *rotateFlags) issue(stdout, stderr io.Writer, asJSON, admin bool, call func() (*client.ConnectorCredential, secretText, error)) error {
-	return r.issueRotated(stdout, stderr, asJSON, admin, func() (*client.Rotated, error) {
-		cred, sec, err := call()
+// issue is for a personal client (admin credential), whose JSON answer
+// carries its official fields (allowSourceCidr, scopedRoles) beside the
+// credential's.
+func (r *rotateFlags) issue(stdout, stderr io.Writer, asJSON bool, call func() (*apitype.PersonalClient, secretText, error)) error {
+	pc := &apitype.PersonalClient{}
+	return r.issueRotated(stdout, stderr, asJSON, pc, func() (*client.Rotated, error) {
+		got, sec, err := call()
 		if err != nil {
 			return nil, err
 		}
-		return &client.Rotated{Credential: cred, Secret: sec, HasSecret: true}, nil
+		*pc = *got
+		return &client.Rotated{Credential: got.ConnectorCredential, Secret: sec, HasSecret: true}, nil
 	})
+}
+
+// withCredential returns the personal client admin with cred as its
+// credential's fields.
+func withCredential(admin *apitype.PersonalClient, cred *apitype.ConnectorCredential) *apitype.PersonalClient {
+	out := *admin
+	out.ConnectorCredential = cred
+	return &out
 }
 
 // issueRotated is issue for a call that may retire other credentials (an
 // overlap rotation, a self-rotation) or bring its own key (no secret: --out
-// is refused before the call, as there would be nothing to write).
-func (r *rotateFlags) issueRotated(stdout, stderr io.Writer, asJSON, admin bool, call func() (*client.Rotated, error)) error {
+// is refused before the call, as there would be nothing to write). admin
+// is non-nil for a personal client, filled in by call.
+func (r *rotateFlags) issueRotated(stdout, stderr io.Writer, asJSON bool, admin *apitype.PersonalClient, call func() (*client.Rotated, error)) error {
 	out, err := reserveOut(r.out)
 	if err != nil {
 		return err
@@ -119,8 +133,8 @@ func (r *rotateFlags) issueRotated(stdout, stderr io.Writer, asJSON, admin bool,
 	where := fmt.Sprintf("conncred: the client id and secret are in %s (mode 0600); authenticate with --credentials %s", r.out, r.out)
 	if asJSON {
 		fmt.Fprintln(stderr, where)
-		if admin {
-			return printJSON(stdout, apitype.PersonalClientResponse{Client: &apitype.PersonalClient{ConnectorCredential: cred}})
+		if admin != nil {
+			return printJSON(stdout, apitype.PersonalClientResponse{Client: withCredential(admin, cred)})
 		}
 		if len(res.Retired) > 0 {
 			return printJSON(stdout, apitype.RotateCredentialResponse{Credential: cred, Retired: res.Retired})
@@ -196,14 +210,14 @@ func (o *outFile) fill(c any) error {
 // stdout once; the warning goes to stderr. JSON is the API's own answer:
 // {"credential","clientSecret"} for a rotate, {"client","clientSecret"}
 // for an admin create, with the secret inside the credential too.
-func printSecret(stdout, stderr io.Writer, asJSON, admin bool, res *client.Rotated) error {
+func printSecret(stdout, stderr io.Writer, asJSON bool, admin *apitype.PersonalClient, res *client.Rotated) error {
 	cred, sec := res.Credential, res.Secret
 	if asJSON {
 		text := sec.Reveal()
 		withSecret := *cred
 		withSecret.ClientSecret = &text
-		if admin {
-			return printJSON(stdout, apitype.PersonalClientResponse{Client: &apitype.PersonalClient{ConnectorCredential: &withSecret}, ClientSecret: text})
+		if admin != nil {
+			return printJSON(stdout, apitype.PersonalClientResponse{Client: withCredential(admin, &withSecret), ClientSecret: text})
 		}
 		return printJSON(stdout, apitype.RotateCredentialResponse{Credential: &withSecret, ClientSecret: text, Retired: res.Retired})
 	}

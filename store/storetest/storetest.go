@@ -65,6 +65,7 @@ func Run(t *testing.T, open func(t *testing.T) conncred.Store) {
 		{"Webhooks", webhookTests},
 		{"Join", joinTests},
 		{"Personal", personalTests},
+		{"WorkloadFederationOfficial", wfeTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
