@@ -22,7 +22,10 @@ type Policy struct {
 	ExpiryWarnings    *[]Duration `json:"expiryWarnings,omitempty"`
 	DormancyThreshold *Duration   `json:"dormancyThreshold,omitempty"`
 	AutoRevokeAfter   *Duration   `json:"autoRevokeAfter,omitempty"`
-	UpdatedAt         *time.Time  `json:"updatedAt,omitempty"`
+	// RequireDPoP: token requests of the connector credentials below must
+	// carry a DPoP proof, besides those whose own flag says so.
+	RequireDPoP *bool      `json:"requireDpop,omitempty"`
+	UpdatedAt   *time.Time `json:"updatedAt,omitempty"`
 }
 
 // EffectivePolicy is how a scope's policy resolves for the credentials
@@ -33,6 +36,7 @@ type EffectivePolicy struct {
 	ExpiryWarnings    []Duration        `json:"expiryWarnings"`
 	DormancyThreshold Duration          `json:"dormancyThreshold"`
 	AutoRevokeAfter   Duration          `json:"autoRevokeAfter"`
+	RequireDPoP       bool              `json:"requireDpop"`
 	From              map[string]string `json:"from"`
 }
 

@@ -114,14 +114,15 @@ type Authority struct {
 	issuer    string
 	obs       Observer
 
-	creds    *credCache
-	keys     *keyRing
-	lastUsed *lastUsedWriter
-	audit    *auditor
-	guard    atomic.Pointer[SourceGuard]      // nil: every source allowed (SetSourceGuard)
-	grants   atomic.Pointer[grantCheckerBox]  // grant.go
-	binding  atomic.Pointer[bindingPolicyBox] // binding.go
-	limiter  atomic.Pointer[limiterBox]       // wing_policy.go
+	creds     *credCache
+	keys      *keyRing
+	lastUsed  *lastUsedWriter
+	audit     *auditor
+	guard     atomic.Pointer[SourceGuard]      // nil: every source allowed (SetSourceGuard)
+	grants    atomic.Pointer[grantCheckerBox]  // grant.go
+	binding   atomic.Pointer[bindingPolicyBox] // binding.go
+	limiter   atomic.Pointer[limiterBox]       // wing_policy.go
+	scopeDPoP atomic.Pointer[scopeBindingBox]  // wing_policy.go
 
 	closeOnce sync.Once
 	stop      context.CancelFunc

@@ -38,15 +38,23 @@ func (a *Authority) SetBindingPolicy(p BindingPolicy) {
 }
 
 // checkBinding refuses an unbound token request for a credential that
-// requires DPoP.
+// requires DPoP: by its own flag, or by the policy over its connector.
 func (a *Authority) checkBinding(ctx context.Context, cred conncred.Credential, jkt string) error {
-	box := a.binding.Load()
-	if jkt != "" || box == nil {
+	if jkt != "" {
 		return nil
 	}
-	required, err := box.p.RequireDPoP(ctx, cred.ID)
-	if err != nil {
-		return err
+	required := false
+	if box := a.binding.Load(); box != nil {
+		var err error
+		if required, err = box.p.RequireDPoP(ctx, cred.ID); err != nil {
+			return err
+		}
+	}
+	if !required {
+		var err error
+		if required, err = a.scopeRequiresDPoP(ctx, cred); err != nil {
+			return err
+		}
 	}
 	if required {
 		te := tokenError(ErrInvalidDPoPProof, "this credential requires DPoP: send a DPoP header with a proof (RFC 9449) signed by the key the token is to be bound to")

@@ -67,3 +67,34 @@ func (a *Authority) RevokeFor(ctx context.Context, credentialID, reason string) 
 	}
 	return c, nil
 }
+
+// ScopeBindingPolicy says whether the policy over a connector's credentials
+// (package policy's requireDpop) requires DPoP on their token requests. It
+// is asked, like BindingPolicy, on every token request without a proof, so
+// it must answer from a cache.
+type ScopeBindingPolicy interface {
+	RequireDPoPFor(ctx context.Context, appID, connectorID string) (bool, error)
+}
+
+type scopeBindingBox struct{ p ScopeBindingPolicy }
+
+// SetScopeBindingPolicy makes a connector credential's token requests need
+// a DPoP proof when p says its connector's policy requires one, besides
+// when the credential's own flag (SetBindingPolicy) does: either one
+// suffices, so neither can lift the other's requirement. nil removes it.
+func (a *Authority) SetScopeBindingPolicy(p ScopeBindingPolicy) {
+	if p == nil {
+		a.scopeDPoP.Store(nil)
+		return
+	}
+	a.scopeDPoP.Store(&scopeBindingBox{p})
+}
+
+// scopeRequiresDPoP reports whether c's policy requires DPoP.
+func (a *Authority) scopeRequiresDPoP(ctx context.Context, c conncred.Credential) (bool, error) {
+	b := a.scopeDPoP.Load()
+	if b == nil || c.Kind != conncred.KindConnector {
+		return false, nil
+	}
+	return b.p.RequireDPoPFor(ctx, c.AppID, c.ConnectorID)
+}

@@ -66,6 +66,9 @@ func changedWebhook(scope Scope, appID string, p Policy, at time.Time) webhook.E
 	if p.AutoRevokeAfter != nil {
 		d.Policy[FieldAutoRevokeAfter] = str(p.AutoRevokeAfter)
 	}
+	if p.RequireDPoP != nil {
+		d.Policy[FieldRequireDPoP] = *p.RequireDPoP
+	}
 	data, _ := json.Marshal(d) // maps of strings and bools: cannot fail
 	return webhook.Event{ID: "msg_" + ksuid.New(at), Type: webhook.EventPolicyChanged, Data: data, OccurredAt: at}
 }

@@ -39,12 +39,17 @@ type Policy struct {
 	// AutoRevokeAfter: a credential unused for this long (longer than
 	// the dormancy threshold) is revoked with reason "dormant".
 	AutoRevokeAfter *time.Duration
-	UpdatedAt       time.Time
+	// RequireDPoP: the token requests of the credentials below must carry
+	// a DPoP proof (RFC 9449), as if each had its own flag set (package
+	// dpop). A credential's own flag can add the requirement, never lift
+	// one a policy sets.
+	RequireDPoP *bool
+	UpdatedAt   time.Time
 }
 
 // Empty reports whether p sets nothing.
 func (p Policy) Empty() bool {
-	return p.MaxLifetime == nil && p.ExpiryWarnings == nil && p.DormancyThreshold == nil && p.AutoRevokeAfter == nil
+	return p.MaxLifetime == nil && p.ExpiryWarnings == nil && p.DormancyThreshold == nil && p.AutoRevokeAfter == nil && p.RequireDPoP == nil
 }
 
 // Scope kinds.
@@ -79,10 +84,11 @@ const (
 	FieldExpiryWarnings    = "expiryWarnings"
 	FieldDormancyThreshold = "dormancyThreshold"
 	FieldAutoRevokeAfter   = "autoRevokeAfter"
+	FieldRequireDPoP       = "requireDpop"
 )
 
 // Fields are the policy's fields in their documented order.
-var Fields = []string{FieldMaxLifetime, FieldExpiryWarnings, FieldDormancyThreshold, FieldAutoRevokeAfter}
+var Fields = []string{FieldMaxLifetime, FieldExpiryWarnings, FieldDormancyThreshold, FieldAutoRevokeAfter, FieldRequireDPoP}
 
 // Bounds of the values a policy accepts. Past them a value is a mistake
 // (a unit typed wrong, a sign lost), refused with a message that says the
@@ -103,6 +109,7 @@ type Effective struct {
 	ExpiryWarnings    []time.Duration // longest first
 	DormancyThreshold time.Duration
 	AutoRevokeAfter   time.Duration
+	RequireDPoP       bool
 	// From names, per field, the scope that set it ("" when no scope did
 	// and the server's flags gave the value).
 	From map[string]Scope
@@ -146,6 +153,13 @@ func resolve(base Policy, chain ...scoped) Effective {
 			return false
 		}
 		e.AutoRevokeAfter = *p.AutoRevokeAfter
+		return true
+	})
+	pick(FieldRequireDPoP, func(p Policy) bool {
+		if p.RequireDPoP == nil {
+			return false
+		}
+		e.RequireDPoP = *p.RequireDPoP
 		return true
 	})
 	return e

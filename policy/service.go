@@ -98,6 +98,7 @@ type Service struct {
 	auth  Authority
 	store Store
 	clock clock.Clock
+	cache policyCache
 }
 
 // New returns a Service.
@@ -193,6 +194,8 @@ func (s *Service) Set(ctx context.Context, u Update) (View, error) {
 				next.DormancyThreshold = u.Policy.DormancyThreshold
 			case FieldAutoRevokeAfter:
 				next.AutoRevokeAfter = u.Policy.AutoRevokeAfter
+			case FieldRequireDPoP:
+				next.RequireDPoP = u.Policy.RequireDPoP
 			}
 		}
 	}
@@ -216,6 +219,7 @@ func (s *Service) Set(ctx context.Context, u Update) (View, error) {
 	if err := s.store.PutPolicy(ctx, u.Scope.key(), next, []webhook.Event{hook}); err != nil {
 		return View{}, err
 	}
+	s.forget()
 	s.auth.Record(ctx, ev)
 	return View{Scope: u.Scope.key(), Set: next, Effective: eff}, nil
 }
@@ -311,6 +315,9 @@ func Describe(p Policy) string {
 	}
 	d(FieldDormancyThreshold, p.DormancyThreshold)
 	d(FieldAutoRevokeAfter, p.AutoRevokeAfter)
+	if p.RequireDPoP != nil {
+		parts = append(parts, fmt.Sprintf("%s=%t", FieldRequireDPoP, *p.RequireDPoP))
+	}
 	return strings.Join(parts, " ")
 }
 

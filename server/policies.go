@@ -65,7 +65,8 @@ func fromWireDuration(d *apitype.Duration) *time.Duration {
 }
 
 func fromWirePolicy(p apitype.Policy) policy.Policy {
-	out := policy.Policy{MaxLifetime: fromWireDuration(p.MaxLifetime), DormancyThreshold: fromWireDuration(p.DormancyThreshold), AutoRevokeAfter: fromWireDuration(p.AutoRevokeAfter)}
+	out := policy.Policy{MaxLifetime: fromWireDuration(p.MaxLifetime), DormancyThreshold: fromWireDuration(p.DormancyThreshold), AutoRevokeAfter: fromWireDuration(p.AutoRevokeAfter),
+		RequireDPoP: p.RequireDPoP}
 	if p.ExpiryWarnings != nil {
 		ws := make([]time.Duration, len(*p.ExpiryWarnings))
 		for i, w := range *p.ExpiryWarnings {
@@ -93,7 +94,8 @@ func wireDurations(ds []time.Duration) []apitype.Duration {
 }
 
 func wirePolicyView(v policy.View) apitype.PolicyResponse {
-	p := apitype.Policy{MaxLifetime: wireDuration(v.Set.MaxLifetime), DormancyThreshold: wireDuration(v.Set.DormancyThreshold), AutoRevokeAfter: wireDuration(v.Set.AutoRevokeAfter)}
+	p := apitype.Policy{MaxLifetime: wireDuration(v.Set.MaxLifetime), DormancyThreshold: wireDuration(v.Set.DormancyThreshold), AutoRevokeAfter: wireDuration(v.Set.AutoRevokeAfter),
+		RequireDPoP: v.Set.RequireDPoP}
 	if v.Set.ExpiryWarnings != nil {
 		ws := wireDurations(*v.Set.ExpiryWarnings)
 		p.ExpiryWarnings = &ws
@@ -112,5 +114,5 @@ func wirePolicyView(v policy.View) apitype.PolicyResponse {
 	}
 	return apitype.PolicyResponse{Scope: v.Scope.Kind, ScopeID: v.Scope.ID, Policy: p,
 		Effective: apitype.EffectivePolicy{MaxLifetime: apitype.Duration(e.MaxLifetime), ExpiryWarnings: wireDurations(e.ExpiryWarnings),
-			DormancyThreshold: apitype.Duration(e.DormancyThreshold), AutoRevokeAfter: apitype.Duration(e.AutoRevokeAfter), From: from}}
+			DormancyThreshold: apitype.Duration(e.DormancyThreshold), AutoRevokeAfter: apitype.Duration(e.AutoRevokeAfter), RequireDPoP: e.RequireDPoP, From: from}}
 }

@@ -22,6 +22,7 @@ func withPolicy(t testing.TB, cfg *Config, a *authority.Authority, st policy.Sto
 	}
 	cfg.Policy = p
 	a.SetLifetimeLimiter(p)
+	a.SetScopeBindingPolicy(p)
 }
 
 // checkPolicyOperations drives the policy routes through their success
@@ -40,7 +41,7 @@ func checkPolicyOperations(t *testing.T, c *checker, e *env, appID string) map[s
 	c.call("POST", "/api/v1/policy", jsonHeaders(admin), `{"policy":{"expiryWarnings":["336h","24h"],"dormancyThreshold":"720h"}}`, 200, true)
 	c.call("POST", appPath, jsonHeaders(admin), `{"policy":{"maxLifetime":"2160h"}}`, 200, true)
 	b = c.call("POST", connPath, jsonHeaders(admin), `{"policy":{"maxLifetime":"720h","autoRevokeAfter":"2160h"},"updateMask":"maxLifetime,autoRevokeAfter"}`, 200, true)
-	for _, want := range []string{`"scope":"connector"`, `"maxLifetime":"720h0m0s"`, `"from":{"autoRevokeAfter":"connector","dormancyThreshold":"server","expiryWarnings":"server","maxLifetime":"connector"}`} {
+	for _, want := range []string{`"scope":"connector"`, `"maxLifetime":"720h0m0s"`, `"from":{"autoRevokeAfter":"connector","dormancyThreshold":"server","expiryWarnings":"server","maxLifetime":"connector","requireDpop":"flags"}`} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("connector policy: no %s in %.400s", want, b)
 		}

@@ -76,6 +76,7 @@ func newCLIEnv(t *testing.T) *cliEnv {
 		t.Fatal(err)
 	}
 	a.SetLifetimeLimiter(policies)
+	a.SetScopeBindingPolicy(policies)
 	pol := dpop.NewPolicy(st, a, nil)
 	a.SetBindingPolicy(pol)
 	ver := dpop.NewVerifier(dpop.Config{Window: time.Minute}, st, nil)

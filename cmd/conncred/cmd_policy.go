@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -69,8 +70,9 @@ func policySetCmd() *cobra.Command {
 	var maxLife, dormant, revoke dayDuration
 	var warnings durationList
 	var inherit []string
+	var requireDPoP bool
 	cmd := &cobra.Command{
-		Use:   "set [--app APP [--connector CONNECTOR]] [--max-lifetime D] [--expiry-warnings D,...] [--dormancy-threshold D] [--auto-revoke-after D] [--inherit FIELD,...]",
+		Use:   "set [--app APP [--connector CONNECTOR]] [--max-lifetime D] [--expiry-warnings D,...] [--dormancy-threshold D] [--auto-revoke-after D] [--require-dpop[=false]] [--inherit FIELD,...]",
 		Short: "change a policy; the nearest scope that sets a field wins (connector, app, server default)",
 		Long: `Changes only the fields named by the flags given; the others stay as they are.
 Durations take whole days (30d) or Go durations (36h, 90m). 0 sets "none" here
@@ -80,7 +82,8 @@ auto-revoke not longer than the dormancy threshold, is refused and nothing
 changes. Every change is an audit event (policy.changed).`,
 		Example: `  conncred policy set --max-lifetime 90d --expiry-warnings 14d,1d --dormancy-threshold 30d
   conncred policy set --app APP --connector CONNECTOR --auto-revoke-after 60d
-  conncred policy set --app APP --inherit maxLifetime --json`,
+  conncred policy set --app APP --inherit maxLifetime --json
+  conncred policy set --app APP --require-dpop`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := sc.check(); err != nil {
@@ -108,6 +111,10 @@ changes. Every change is an audit event (policy.changed).`,
 			if fl.Changed("auto-revoke-after") {
 				req.Policy.AutoRevokeAfter = wire(revoke)
 				req.UpdateMask = append(req.UpdateMask, policy.FieldAutoRevokeAfter)
+			}
+			if fl.Changed("require-dpop") {
+				req.Policy.RequireDPoP = &requireDPoP
+				req.UpdateMask = append(req.UpdateMask, policy.FieldRequireDPoP)
 			}
 			for _, field := range inherit {
 				for _, m := range req.UpdateMask {
@@ -137,6 +144,7 @@ changes. Every change is an audit event (policy.changed).`,
 	cmd.Flags().Var(&warnings, "expiry-warnings", "lead times before expiry at which credential.expiring is recorded, e.g. 14d,1d (empty: none)")
 	cmd.Flags().Var(&dormant, "dormancy-threshold", "no token exchange for this long records credential.dormant (0: none)")
 	cmd.Flags().Var(&revoke, "auto-revoke-after", "no token exchange for this long revokes the credential, reason dormant (0: never)")
+	cmd.Flags().BoolVar(&requireDPoP, "require-dpop", false, "token requests of the connector credentials below must carry a DPoP proof (--require-dpop=false: not required here, though a credential's own flag still can)")
 	cmd.Flags().StringSliceVar(&inherit, "inherit", nil, "fields to inherit again: "+strings.Join(policy.Fields, ", "))
 	return cmd
 }
@@ -167,6 +175,12 @@ func printPolicy(w io.Writer, asJSON bool, p apitype.PolicyResponse) error {
 		}
 		return strings.Join(s, ",")
 	}
+	bp := func(v *bool) string {
+		if v == nil {
+			return "(inherited)"
+		}
+		return strconv.FormatBool(*v)
+	}
 	warn := "(inherited)"
 	if p.Policy.ExpiryWarnings != nil {
 		warn = ds(*p.Policy.ExpiryWarnings)
@@ -177,6 +191,7 @@ func printPolicy(w io.Writer, asJSON bool, p apitype.PolicyResponse) error {
 		{policy.FieldExpiryWarnings, warn, ds(e.ExpiryWarnings), e.From[policy.FieldExpiryWarnings]},
 		{policy.FieldDormancyThreshold, dp(p.Policy.DormancyThreshold), d(e.DormancyThreshold), e.From[policy.FieldDormancyThreshold]},
 		{policy.FieldAutoRevokeAfter, dp(p.Policy.AutoRevokeAfter), d(e.AutoRevokeAfter), e.From[policy.FieldAutoRevokeAfter]},
+		{policy.FieldRequireDPoP, bp(p.Policy.RequireDPoP), strconv.FormatBool(e.RequireDPoP), e.From[policy.FieldRequireDPoP]},
 	}
 	return table(w, []string{"FIELD", "SET HERE", "APPLIES", "FROM"}, rows)
 }

@@ -21,6 +21,7 @@ type policyFlags struct {
 	ExpiryWarnings    durationList
 	DormancyThreshold dayDuration
 	AutoRevokeAfter   dayDuration
+	RequireDPoP       bool
 	Interval          time.Duration
 }
 
@@ -28,6 +29,7 @@ func (p *policyFlags) flags(fs *pflag.FlagSet) {
 	fs.Var(&p.ExpiryWarnings, "policy-expiry-warnings", "server default: lead times before a credential's expiry at which a credential.expiring event is recorded, e.g. 14d,1d (empty: none)")
 	fs.Var(&p.DormancyThreshold, "policy-dormancy-threshold", "server default: a credential with no token exchange for this long gets a credential.dormant event, e.g. 30d (0: none)")
 	fs.Var(&p.AutoRevokeAfter, "policy-auto-revoke-after", "server default: a credential with no token exchange for this long is revoked (reason dormant); longer than the dormancy threshold, e.g. 90d (0: never)")
+	fs.BoolVar(&p.RequireDPoP, "policy-require-dpop", false, "server default: every connector credential's token requests must carry a DPoP proof (RFC 9449), unless a policy below sets requireDpop false")
 	fs.DurationVar(&p.Interval, "policy-interval", time.Minute, "how often the policy scheduler looks for credentials crossing a threshold (at least 1s)")
 }
 
@@ -38,6 +40,7 @@ func (p *policyFlags) defaults(maxLifetime time.Duration) policy.Policy {
 	d.ExpiryWarnings = &ws
 	dormant, revoke := time.Duration(p.DormancyThreshold), time.Duration(p.AutoRevokeAfter)
 	d.DormancyThreshold, d.AutoRevokeAfter = &dormant, &revoke
+	d.RequireDPoP = &p.RequireDPoP
 	return d
 }
 
@@ -58,6 +61,7 @@ func startPolicy(ctx context.Context, p policyFlags, maxLifetime time.Duration, 
 		return nil, nil, usageError{err: fmt.Errorf("--policy-*: %w", err)}
 	}
 	auth.SetLifetimeLimiter(svc)
+	auth.SetScopeBindingPolicy(svc)
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {

@@ -146,3 +146,48 @@ func TestWebhookCLIAdd(t *testing.T) {
 		t.Errorf("endpoints after the refused adds: got %d, want %d", got, want)
 	}
 }
+
+// TestPolicySetRequireDPoP: `policy set --require-dpop` sets the field,
+// `--require-dpop=false` sets false (not inherit), `--inherit requireDpop`
+// inherits again; the table shows where the value comes from.
+func TestPolicySetRequireDPoP(t *testing.T) {
+	e := newCLIEnv(t)
+	var app struct{ App struct{ ID string } }
+	e.mustJSON(t, &app, "app", "create", "--name", "Okta")
+	type view struct {
+		Policy    struct{ RequireDpop *bool }
+		Effective struct {
+			RequireDpop bool
+			From        map[string]string
+		}
+	}
+	for _, tc := range []struct {
+		args     []string
+		set      string // "unset", "true" or "false"
+		applies  bool
+		fromWant string
+	}{
+		{[]string{"--require-dpop"}, "true", true, "app"},
+		{[]string{"--require-dpop=false"}, "false", false, "app"},
+		{[]string{"--inherit", "requireDpop"}, "unset", false, "flags"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var v view
+			e.mustJSON(t, &v, append([]string{"policy", "set", "--app", app.App.ID}, tc.args...)...)
+			if got := deref(v.Policy.RequireDpop); got != tc.set || v.Effective.RequireDpop != tc.applies || v.Effective.From["requireDpop"] != tc.fromWant {
+				t.Errorf("got set %s, applies %v from %q; want %s, %v from %q", got, v.Effective.RequireDpop, v.Effective.From["requireDpop"], tc.set, tc.applies, tc.fromWant)
+			}
+		})
+	}
+	out, errOut, code := e.run(t, "policy", "set", "--app", app.App.ID, "--require-dpop")
+	if code != 0 || !strings.Contains(out, "requireDpop") {
+		t.Errorf("table: exit %d, stdout %q, stderr %q; want a requireDpop row", code, out, errOut)
+	}
+}
+
+func deref(b *bool) string {
+	if b == nil {
+		return "unset"
+	}
+	return strconv.FormatBool(*b)
+}

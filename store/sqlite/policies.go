@@ -14,7 +14,7 @@ import (
 
 var _ policy.Store = (*Store)(nil)
 
-const policyCols = `scope_kind, scope_id, max_lifetime_ns, expiry_warnings_ns, dormancy_threshold_ns, auto_revoke_after_ns, updated_us`
+const policyCols = `scope_kind, scope_id, max_lifetime_ns, expiry_warnings_ns, dormancy_threshold_ns, auto_revoke_after_ns, updated_us, require_dpop`
 
 // Policy returns what a scope sets, zero if nothing.
 func (s *Store) Policy(ctx context.Context, scope policy.Scope) (policy.Policy, error) {
@@ -66,10 +66,10 @@ func (s *Store) PutPolicy(ctx context.Context, scope policy.Scope, p policy.Poli
 			}
 			warnings = string(b)
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO policies (`+policyCols+`) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+		_, err := tx.ExecContext(ctx, `INSERT INTO policies (`+policyCols+`) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
 			ON CONFLICT (scope_kind, scope_id) DO UPDATE SET max_lifetime_ns = ?3, expiry_warnings_ns = ?4,
-				dormancy_threshold_ns = ?5, auto_revoke_after_ns = ?6, updated_us = ?7`,
-			scope.Kind, scope.ID, nsPtr(p.MaxLifetime), warnings, nsPtr(p.DormancyThreshold), nsPtr(p.AutoRevokeAfter), us(p.UpdatedAt))
+				dormancy_threshold_ns = ?5, auto_revoke_after_ns = ?6, updated_us = ?7, require_dpop = ?8`,
+			scope.Kind, scope.ID, nsPtr(p.MaxLifetime), warnings, nsPtr(p.DormancyThreshold), nsPtr(p.AutoRevokeAfter), us(p.UpdatedAt), p.RequireDPoP)
 		return err
 	})
 }
@@ -94,10 +94,14 @@ func scanPolicy(row scanner) (policy.Scope, policy.Policy, error) {
 	var max, dormant, revoke sql.NullInt64
 	var warnings sql.NullString
 	var updated int64
-	if err := row.Scan(&sc.Kind, &sc.ID, &max, &warnings, &dormant, &revoke, &updated); err != nil {
+	var dpop sql.NullBool
+	if err := row.Scan(&sc.Kind, &sc.ID, &max, &warnings, &dormant, &revoke, &updated, &dpop); err != nil {
 		return sc, policy.Policy{}, err
 	}
 	p := policy.Policy{MaxLifetime: durPtr(max), DormancyThreshold: durPtr(dormant), AutoRevokeAfter: durPtr(revoke), UpdatedAt: fromUS(updated)}
+	if dpop.Valid {
+		p.RequireDPoP = &dpop.Bool
+	}
 	if warnings.Valid {
 		var ns []int64
 		if err := json.Unmarshal([]byte(warnings.String), &ns); err != nil {

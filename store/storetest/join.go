@@ -19,6 +19,37 @@ import (
 var joinTests = []test{
 	{"PolicyChangeEnqueued", testJoinPolicyChange},
 	{"EmitEnqueuesOnlyWhenItWins", testJoinEmitOnce},
+	{"RequireDPoPRoundTrip", testJoinRequireDPoP},
+}
+
+// testJoinRequireDPoP: a policy's requireDpop keeps true, false and unset
+// apart (false overrides a farther true; unset inherits it), alone too.
+func testJoinRequireDPoP(t *testing.T, s conncred.Store) {
+	ps, ctx := policyStore(t, s), t.Context()
+	for i, want := range []*bool{ptr(true), ptr(false), nil} {
+		sc := policy.Scope{Kind: policy.ScopeConnector, ID: fmt.Sprintf("c%d", i)}
+		must(t, ps.PutPolicy(ctx, sc, policy.Policy{RequireDPoP: want, MaxLifetime: ptr(day(1)), UpdatedAt: base}, nil))
+		got, err := ps.Policy(ctx, sc)
+		must(t, err)
+		if fmt.Sprint(deref(got.RequireDPoP)) != fmt.Sprint(deref(want)) {
+			t.Errorf("requireDpop %v: got %v", deref(want), deref(got.RequireDPoP))
+		}
+	}
+	sc := policy.Scope{Kind: policy.ScopeApp, ID: "only-dpop"}
+	must(t, ps.PutPolicy(ctx, sc, policy.Policy{RequireDPoP: ptr(true), UpdatedAt: base}, nil))
+	all, err := ps.ListPolicies(ctx)
+	must(t, err)
+	if p := all[sc]; p.RequireDPoP == nil || !*p.RequireDPoP {
+		t.Errorf("a policy setting only requireDpop: got %+v, want requireDpop true", p)
+	}
+}
+
+// deref shows a *bool as true, false or unset.
+func deref(b *bool) string {
+	if b == nil {
+		return "unset"
+	}
+	return fmt.Sprint(*b)
 }
 
 // deliveries dispatches everything pending and returns, per endpoint, how
