@@ -3,24 +3,16 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"time"
 
-	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/authority"
 	"github.com/conncred/conncred/federation"
-	"github.com/conncred/conncred/internal/connlimit"
-	"github.com/conncred/conncred/internal/fsutil"
 	"github.com/conncred/conncred/lifecycle"
 	"github.com/conncred/conncred/metrics"
 	"github.com/conncred/conncred/personal"
@@ -385,156 +377,4 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	}
 	out.info("stopped", "stopped")
 	return nil
-}
-
-// listen opens the API's listener with the connection limits applied:
-// --max-conns in all, --max-conns-per-ip from one address (more are closed
-// at once), --first-request-timeout for a connection to begin a request,
-// and past 90% of --max-conns each new connection closes the longest-idle
-// one, so idle connections cannot keep new clients out. Only when every
-// connection has a request in flight do new ones wait in the kernel's
-// accept queue. The server must be passed to Instrument.
-func listen(cfg serveConfig) (*connlimit.Listener, error) {
-	perIP := cfg.MaxConnsPerIP
-	switch {
-	case perIP < -1:
-		return nil, fmt.Errorf("--max-conns-per-ip %d: give a positive number, 0 for the default or -1 for no limit", perIP)
-	case perIP == 0 && cfg.TrustProxyHeaders:
-		// Behind a proxy every connection comes from the proxy.
-		perIP = -1
-	case perIP == 0:
-		// An eighth of the slots, but never so few that a small
-		// --max-conns starves one ordinary client's connection pool.
-		perIP = max(cfg.MaxConns/8, min(cfg.MaxConns, 8))
-	}
-	if cfg.FirstRequestTimeout < 0 {
-		return nil, fmt.Errorf("--first-request-timeout %v: give a positive duration, or 0 for none", cfg.FirstRequestTimeout)
-	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("listening on %s: %w", cfg.Listen, err)
-	}
-	return connlimit.New(ln, connlimit.Config{
-		MaxConns:            cfg.MaxConns,
-		MaxPerIP:            max(perIP, 0),
-		FirstRequestTimeout: cfg.FirstRequestTimeout,
-	}), nil
-}
-
-// httpServer applies the configured limits to the HTTP server.
-//
-// The TLS handshake is bounded by the smallest of the read-header, read and
-// write timeouts, and an HTTP/1.1 connection's first request headers by
-// ReadHeaderTimeout (net/http sets that deadline as the connection starts,
-// checked by TestSilentConnectionsClosed); HTTP/2's 10 s preface timeout
-// is fixed inside net/http (http.HTTP2Config has no field for it), and
-// after the preface a silent connection would last until IdleTimeout, so
-// --first-request-timeout (connlimit) is the explicit bound for both.
-func httpServer(cfg serveConfig, h http.Handler, log *slog.Logger) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
-		ReadTimeout:       cfg.ReadTimeout,
-		WriteTimeout:      cfg.WriteTimeout,
-		IdleTimeout:       cfg.IdleTimeout,
-		MaxHeaderBytes:    cfg.MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}
-}
-
-func newLogger(format string, w io.Writer) *slog.Logger {
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, nil))
-	}
-	return slog.New(slog.NewTextHandler(w, nil))
-}
-
-// bootstrap creates the first admin credential on an empty database and
-// writes it to adminFile (mode 0600). The secret is never printed.
-func bootstrap(ctx context.Context, auth *authority.Authority, adminFile string, stderr io.Writer) error {
-	clientID, created, err := bootstrapAdmin(ctx, auth, adminFile)
-	if err != nil || !created {
-		return err
-	}
-	fmt.Fprintf(stderr, "conncred: created the first admin credential %s and wrote it to %s (mode 0600); keep that file secret\n", clientID, adminFile)
-	return nil
-}
-
-// bootstrapAdmin is bootstrap without the message: it returns the client
-// id it minted and whether it did, for serve to report in its log format.
-func bootstrapAdmin(ctx context.Context, auth *authority.Authority, adminFile string) (clientID string, created bool, err error) {
-	cred, sec, created, err := auth.Bootstrap(ctx)
-	if err != nil {
-		return "", false, fmt.Errorf("bootstrapping the admin credential: %w", err)
-	}
-	if !created {
-		return "", false, nil
-	}
-	b, err := json.MarshalIndent(map[string]string{"clientId": cred.ClientID, "clientSecret": sec.Reveal()}, "", "  ")
-	if err != nil {
-		return "", false, err
-	}
-	if err := fsutil.WriteFileAtomic(adminFile, append(b, '\n'), 0o600); err != nil {
-		return "", false, fmt.Errorf("writing the bootstrap admin credential to %s: %w", adminFile, err)
-	}
-	return cred.ClientID, true, nil
-}
-
-// auditSink streams audit events as JSON lines. Writes are serialized; an
-// event that cannot be written is dropped from the stream (the database
-// keeps it).
-func auditSink(path string, stdout io.Writer) (func(conncred.AuditEvent), func(), error) {
-	w, closer := stdout, func() {}
-	if path != "-" {
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-		if err != nil {
-			return nil, nil, fmt.Errorf("opening --audit-log: %w", err)
-		}
-		w, closer = f, func() { f.Close() }
-	}
-	var mu sync.Mutex
-	enc := json.NewEncoder(w)
-	return func(e conncred.AuditEvent) {
-		mu.Lock()
-		defer mu.Unlock()
-		_ = enc.Encode(auditLine(e))
-	}, closer, nil
-}
-
-func printNextSteps(w io.Writer, scheme, addr string, cfg serveConfig, adminFile, caFile string) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "\nNext steps (in another terminal; `go install ./cmd/conncred` puts conncred on your PATH):\n")
-	flags := ""
-	if srv := scheme + "://" + cfg.PublicHost; srv != "https://127.0.0.1:8443" {
-		flags += " --server " + srv
-	}
-	if cfg.DataDir != "./conncred-data" && cfg.DataDir != "conncred-data" {
-		flags += " --data-dir " + cfg.DataDir
-	}
-	fmt.Fprintf(&b, "  conncred whoami%s\n", flags)
-	fmt.Fprintf(&b, "  conncred app create --name Okta%s\n", flags)
-	fmt.Fprintf(&b, "  conncred --help\n")
-	fmt.Fprintf(&b, "The CLI authenticates with the admin credential in %s.\n", absPath(adminFile))
-	if caFile != "" {
-		// curl built on OpenSSL ignores SSL_CERT_FILE, and Go ignores
-		// CURL_CA_BUNDLE: each gets the advice that works for it.
-		ca := absPath(caFile)
-		fmt.Fprintf(&b, "Other clients must trust the development CA:\n")
-		fmt.Fprintf(&b, "  curl --cacert %s %s://%s/healthz      (or export CURL_CA_BUNDLE=%s)\n", ca, scheme, cfg.PublicHost, ca)
-		fmt.Fprintf(&b, "  export SSL_CERT_FILE=%s      (Go programs: the ConductorOne SDK, baton connectors)\n", ca)
-		fmt.Fprintf(&b, "(both replace the system roots for those programs; concatenate the CA with your system bundle to keep both)\n")
-	}
-	fmt.Fprintln(&b)
-	fmt.Fprint(w, b.String())
-}
-
-// absPath is p made absolute for a message, or p as given if that fails.
-func absPath(p string) string {
-	if p == "" {
-		return ""
-	}
-	if a, err := filepath.Abs(p); err == nil {
-		return a
-	}
-	return p
 }
