@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/secret"
 )
 
@@ -26,15 +27,38 @@ func TestHostileAssertions(t *testing.T) {
 	}
 	_, otherPriv, _ := ed25519.GenerateKey(nil)
 	now := f.clock.Now()
+	for _, tc := range hostileAssertions(t, cred, priv, otherPriv, now) {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := f.a.Exchange(ctx, tc.req())
+			wantTokenError(t, err, tc.code, tc.descPart)
+		})
+	}
+
+	// After all that, a well-formed assertion still works.
+	if _, err := f.a.Exchange(ctx, tokenReq(cred.ClientID, officialAssertion(cred.ClientID, "c1.example.test", now).sign(t, priv))); err != nil {
+		t.Fatalf("good assertion after hostile ones: %v", err)
+	}
+}
+
+// hostileCase is one row of the hostile table: a token request and the
+// error it must get.
+type hostileCase struct {
+	name     string
+	req      func() TokenRequest
+	code     string
+	descPart string
+}
+
+// hostileAssertions is the hostile table for cred (audience
+// c1.example.test, signed by priv, or by otherPriv where a row says so) at
+// now. TestHostileAssertions sends every row to the token endpoint;
+// TestCachedKeyVerifyRefusesWhatStdlibRefuses checks every row's signature.
+func hostileAssertions(t *testing.T, cred conncred.Credential, priv, otherPriv ed25519.PrivateKey, now time.Time) []hostileCase {
+	t.Helper()
 	good := func() assertion { return officialAssertion(cred.ClientID, "c1.example.test", now) }
 	b64 := base64.RawURLEncoding.EncodeToString
 
-	tests := []struct {
-		name     string
-		req      func() TokenRequest
-		code     string
-		descPart string
-	}{
+	return []hostileCase{
 		{"alg none", func() TokenRequest {
 			a := good()
 			tok := b64([]byte(`{"alg":"none"}`)) + "." + b64(mustJSON(a.claims)) + "."
@@ -293,16 +317,5 @@ func TestHostileAssertions(t *testing.T) {
 			r.AssertionType = "urn:ietf:params:oauth:client-assertion-type:saml2-bearer"
 			return r
 		}, ErrInvalidRequest, "client_assertion_type"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := f.a.Exchange(ctx, tc.req())
-			wantTokenError(t, err, tc.code, tc.descPart)
-		})
-	}
-
-	// After all that, a well-formed assertion still works.
-	if _, err := f.a.Exchange(ctx, tokenReq(cred.ClientID, good().sign(t, priv))); err != nil {
-		t.Fatalf("good assertion after hostile ones: %v", err)
 	}
 }
