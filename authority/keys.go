@@ -11,6 +11,7 @@ import (
 
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/clock"
+	"github.com/conncred/conncred/internal/edverify"
 	"github.com/conncred/conncred/secret"
 )
 
@@ -37,10 +38,25 @@ type keyRing struct {
 }
 
 type signingKey struct {
-	kid       string
-	priv      ed25519.PrivateKey
-	pub       ed25519.PublicKey
+	kid  string
+	priv ed25519.PrivateKey
+	pub  ed25519.PublicKey
+	// vk, when set, is pub decoded once, and access tokens are verified
+	// with it instead of crypto/ed25519.Verify (which decodes the key, a
+	// field square root, on every call). The ring never sets it: measured
+	// side by side it was not faster (BENCHMARKS.md, "Batch Ed25519
+	// verification"); only the benchmarks set it, to measure it again.
+	vk        *edverify.PublicKey
 	createdAt time.Time
+}
+
+// verify checks a token's signature with k: with crypto/ed25519, or with
+// the decoded key where a benchmark has set one.
+func (k *signingKey) verify(j *compactJWS) bool {
+	if k.vk == nil {
+		return j.verify(k.pub)
+	}
+	return k.vk.Verify([]byte(j.signed), j.sig)
 }
 
 func newKeyRing(store signingKeyStore, clk clock.Clock, ttl time.Duration, log *slog.Logger) *keyRing {

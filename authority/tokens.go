@@ -93,7 +93,7 @@ func (a *Authority) verifyAccessToken(ctx context.Context, token string, now tim
 		return accessClaims{}, conncred.Errorf(conncred.EUnauthenticated, "the bearer token is not a conncred access token (%v)", err)
 	}
 	k, ok := a.keys.lookup(ctx, j.header.Kid)
-	if !ok || !j.verify(k.pub) {
+	if !ok || !k.verify(j) {
 		return accessClaims{}, conncred.Errorf(conncred.EUnauthenticated, "the bearer token's signature does not verify with this server's keys")
 	}
 	var c accessClaims
