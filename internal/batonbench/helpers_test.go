@@ -128,9 +128,9 @@ func freeLoopbackAddr(t testing.TB) string {
 // token, and a client over a kept-alive connection of its own.
 type connector struct {
 	appID, connID, token string
-	kept              batonv1connect.BatonServiceClient
-	fresh             batonv1connect.BatonServiceClient
-	tr                *http.Transport
+	kept                 batonv1connect.BatonServiceClient
+	fresh                batonv1connect.BatonServiceClient
+	tr                   *http.Transport
 }
 
 // makeConnectors creates n connectors under one app, each with its own
