@@ -45,20 +45,28 @@ func envInt(t testing.TB, name string, def int) int {
 
 var (
 	binOnce sync.Once
+	binDir  string
 	binPath string
 	binErr  error
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
 
 // binary builds conncred once per test process (or takes CONNCRED_BIN).
 func binary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "batonbench-bin-")
-		if err != nil {
-			binErr = err
+		binDir, binErr = os.MkdirTemp("", "batonbench-bin-")
+		if binErr != nil {
 			return
 		}
-		binPath, binErr = loadgen.FindBinary(context.Background(), os.Getenv("CONNCRED_BIN"), dir)
+		binPath, binErr = loadgen.FindBinary(context.Background(), os.Getenv("CONNCRED_BIN"), binDir)
 	})
 	if binErr != nil {
 		t.Fatal(binErr)
