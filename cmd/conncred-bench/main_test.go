@@ -49,13 +49,20 @@ func TestSweepAgainstTarget(t *testing.T) {
 	if len(rep.Results) != 3 || rep.CeilingRate <= 0 || rep.Scenario.HTTP != "HTTP/1.1" || !rep.Scenario.ClientLocal {
 		t.Fatalf("report: %+v", rep)
 	}
+	var served int64
 	for i, res := range rep.Results {
-		if res.Concurrency != []int{1, 2, 4}[i] || res.OK == 0 || res.Errors != nil {
+		// A short point on a loaded machine may complete no request; none
+		// may fail, and the sweep as a whole must have served some.
+		if res.Concurrency != []int{1, 2, 4}[i] || res.Errors != nil {
 			t.Errorf("point %d: %+v", i, res)
 		}
+		served += res.OK
 		if want := res.Throughput / rep.CeilingRate; res.Ratio != want {
 			t.Errorf("point %d: ratio %v, want %v", i, res.Ratio, want)
 		}
+	}
+	if served == 0 {
+		t.Errorf("the sweep served no request at any point: %+v", rep.Results)
 	}
 	for _, want := range []string{"measuring the Ed25519 ceiling", "req/s", "c=4"} {
 		if !strings.Contains(errOut.String(), want) {

@@ -104,8 +104,11 @@ func TestTwoNodesOnPostgres(t *testing.T) {
 		}
 		t.Logf("revocation on A enforced by B: API calls after %v, token requests after %v", apiRefused.Round(time.Millisecond), tokenRefused.Round(time.Millisecond))
 		// The design bound is the cache lifetime (1s) even if a notification
-		// is lost; allow scheduling slack on a loaded CI machine.
-		if max := 1500 * time.Millisecond; apiRefused > max || tokenRefused > max {
+		// is lost; the measured time is logged above (about 1 ms on a quiet
+		// machine). The assertion allows for a machine whose cores other
+		// work holds (seen at 1.63s under a load average of 16), and still
+		// fails if neither the notification nor the cache expiry works.
+		if max := 5 * time.Second; apiRefused > max || tokenRefused > max {
 			t.Errorf("revocation took longer than %v to reach B", max)
 		}
 	})
