@@ -60,6 +60,9 @@ type serveConfig struct {
 	Policy                policyFlags
 	DPoP                  dpopFlags
 	Webhooks              webhookFlags
+	// FederationAllowLoopbackHTTP admits plain-http OIDC issuers on
+	// loopback (a test option).
+	FederationAllowLoopbackHTTP bool
 }
 
 func (c *serveConfig) flags(fs *pflag.FlagSet) {
@@ -95,6 +98,7 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	c.Baton.flags(fs)
 	c.Policy.flags(fs)
 	c.Webhooks.flags(fs)
+	fs.BoolVar(&c.FederationAllowLoopbackHTTP, "federation-allow-loopback-http", false, "let workload federation trusts name plain-http OIDC issuers on loopback addresses (for tests and local issuers only; every other issuer must be https)")
 	c.DPoP.flags(fs)
 	fs.BoolVar(&c.AccessLog, "access-log", true, "log each request (method, route, status, duration, bytes, client id, remote address, request id) at info; successful token exchanges as one line a minute with a count")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", "", "serve Prometheus metrics (/metrics) on this address, e.g. 127.0.0.1:9464 (empty: off; loopback only unless --metrics-allow-remote)")
@@ -243,7 +247,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	}
 	var fed *federation.Service
 	if hasTrusts {
-		fcfg := federation.Config{PublicHost: cfg.PublicHost}
+		fcfg := federationConfig(cfg)
 		if met != nil {
 			fcfg.Observer = met.Federation()
 		}
@@ -377,4 +381,11 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	}
 	out.info("stopped", "stopped")
 	return nil
+}
+
+// federationConfig is the workload federation wing's configuration from
+// serve's: the public host its tokens name, and whether plain-http issuers
+// on loopback are allowed (a test option; issuers are https otherwise).
+func federationConfig(cfg serveConfig) federation.Config {
+	return federation.Config{PublicHost: cfg.PublicHost, Keys: federation.KeyConfig{AllowInsecureLoopback: cfg.FederationAllowLoopbackHTTP}}
 }

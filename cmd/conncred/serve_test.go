@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/conncred/conncred/secret"
+
+	"github.com/spf13/pflag"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
@@ -255,4 +257,23 @@ func httpsClient(t *testing.T, caFile string) *http.Client {
 		t.Fatalf("no certificate in %s", caFile)
 	}
 	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+}
+
+// TestFederationLoopbackFlag: plain-http issuers on loopback are a test
+// option that is off unless --federation-allow-loopback-http is given.
+func TestFederationLoopbackFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{{nil, false}, {[]string{"--federation-allow-loopback-http"}, true}} {
+		var cfg serveConfig
+		fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+		cfg.flags(fs)
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		if got := federationConfig(cfg).Keys.AllowInsecureLoopback; got != tc.want {
+			t.Errorf("serve %v: AllowInsecureLoopback %v, want %v", tc.args, got, tc.want)
+		}
+	}
 }
