@@ -2,7 +2,6 @@ package authority
 
 import (
 	"fmt"
-	"strconv"
 	"time"
 
 	// jose is go-jose's fork of encoding/json, made for JOSE: member names
@@ -12,6 +11,8 @@ import (
 	// names are case-sensitive, and a verifier that folds case reads a
 	// different token than the one another library signed or checked.
 	jose "github.com/go-jose/go-jose/v4/json"
+
+	"github.com/conncred/conncred/internal/compact"
 )
 
 // assertionClaims is the claim set of a client assertion. The NumericDate
@@ -43,11 +44,6 @@ func parseClaims(payload []byte) (assertionClaims, error) {
 	return cl, nil
 }
 
-// maxNumericDate bounds the NumericDates conncred parses: year 5138, far
-// past any window the server accepts, and small enough that converting it
-// to a time.Time cannot overflow.
-const maxNumericDate = 1e11
-
 // numericDate reads the NumericDate claim name (RFC 7519 §2: a JSON number
 // of seconds since the epoch, possibly fractional). present is false when
 // the claim is absent. A string, bool, null, object, array, negative or
@@ -56,34 +52,14 @@ func numericDate(name string, raw jose.RawMessage) (t time.Time, present bool, e
 	if len(raw) == 0 {
 		return time.Time{}, false, nil
 	}
-	// raw is one valid JSON value (the decoder checked the whole payload),
-	// so it is a number exactly when it starts like one.
-	if c := raw[0]; c != '-' && (c < '0' || c > '9') {
-		return time.Time{}, true, tokenError(ErrInvalidClient, fmt.Sprintf("client_assertion %s must be a JSON number (a NumericDate: seconds since 1970-01-01T00:00:00Z), not %s", name, jsonKind(c)))
+	t, kind, ok := compact.NumericDate(raw)
+	switch {
+	case kind != "":
+		return time.Time{}, true, tokenError(ErrInvalidClient, fmt.Sprintf("client_assertion %s must be a JSON number (a NumericDate: seconds since 1970-01-01T00:00:00Z), not %s", name, kind))
+	case !ok:
+		return time.Time{}, true, tokenError(ErrInvalidClient, fmt.Sprintf("client_assertion %s is out of range for a NumericDate (want seconds since 1970-01-01T00:00:00Z, from 0 to %.0f)", name, float64(compact.MaxNumericDate)))
 	}
-	f, perr := strconv.ParseFloat(string(raw), 64)
-	if perr != nil || f < 0 || f >= maxNumericDate {
-		return time.Time{}, true, tokenError(ErrInvalidClient, fmt.Sprintf("client_assertion %s is out of range for a NumericDate (want seconds since 1970-01-01T00:00:00Z, from 0 to %.0f)", name, float64(maxNumericDate)))
-	}
-	sec := int64(f)
-	return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC(), true, nil
-}
-
-// jsonKind names the kind of the JSON value that starts with c.
-func jsonKind(c byte) string {
-	switch c {
-	case '"':
-		return "a string"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	}
-	return "that value"
+	return t, true, nil
 }
 
 // checkTimes holds an assertion to a window of the server's own clock, not

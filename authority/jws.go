@@ -6,9 +6,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"strings"
 
 	jose "github.com/go-jose/go-jose/v4/json"
+
+	"github.com/conncred/conncred/internal/compact"
 )
 
 // conncred reads compact JWS itself rather than through a general JOSE
@@ -18,9 +19,9 @@ import (
 // construction, and the hot path does no reflection-heavy work beyond two
 // small JSON decodes.
 
-// b64 is strict unpadded base64url: non-canonical encodings (set trailing
-// bits) are refused, so one token has exactly one spelling.
-var b64 = base64.RawURLEncoding.Strict()
+// b64 is strict unpadded base64url (compact.B64): one token has exactly one
+// spelling.
+var b64 = compact.B64
 
 // maxJWSLen bounds the tokens and assertions conncred reads. Real ones are
 // about 400 bytes.
@@ -64,12 +65,8 @@ func parseJWS(token string) (*compactJWS, error) {
 	if len(token) > maxJWSLen {
 		return nil, errJWSSize
 	}
-	h, rest, ok := strings.Cut(token, ".")
+	h, p, s, ok := compact.Split(token)
 	if !ok {
-		return nil, errJWSForm
-	}
-	p, s, ok := strings.Cut(rest, ".")
-	if !ok || strings.Contains(s, ".") {
 		return nil, errJWSForm
 	}
 	hb, err := b64.DecodeString(h)

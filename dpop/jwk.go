@@ -9,11 +9,13 @@ import (
 	"encoding/base64"
 
 	jose "github.com/go-jose/go-jose/v4/json"
+
+	"github.com/conncred/conncred/internal/compact"
 )
 
-// b64 is strict unpadded base64url, as in package authority: one value has
-// one spelling, so one key has one thumbprint.
-var b64 = base64.RawURLEncoding.Strict()
+// b64 is strict unpadded base64url (compact.B64, as in package authority):
+// one value has one spelling, so one key has one thumbprint.
+var b64 = compact.B64
 
 // rawJWK is the members of a proof's jwk that conncred reads, and, to
 // refuse them, the private members of every key type (RFC 7518 §6): a

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"math/big"
 	"strconv"
-	"strings"
 	"time"
 
 	// go-jose's fork of encoding/json, as package authority reads JOSE:
@@ -15,6 +14,8 @@ import (
 	// twice at any depth is refused, so this verifier reads the same
 	// header and claims as the library that signed them.
 	jose "github.com/go-jose/go-jose/v4/json"
+
+	"github.com/conncred/conncred/internal/compact"
 )
 
 // The algorithms a proof may use: what conncred's keys and the common
@@ -77,9 +78,8 @@ func parse(s string) (*proof, *Error) {
 	if len(s) > maxProofLen {
 		return nil, refusal(ReasonMalformed, "the DPoP proof is larger than "+strconv.Itoa(maxProofLen)+" bytes")
 	}
-	h, rest, ok := strings.Cut(s, ".")
-	p, sg, ok2 := strings.Cut(rest, ".")
-	if !ok || !ok2 || strings.Contains(sg, ".") {
+	h, p, sg, ok := compact.Split(s)
+	if !ok {
 		return nil, refusal(ReasonMalformed, "the DPoP proof is not a compact JWS (three base64url parts separated by dots)")
 	}
 	hb, err := b64.DecodeString(h)
@@ -149,21 +149,17 @@ func verify(k publicKey, signed string, sig []byte) bool {
 	return false
 }
 
-// maxNumericDate bounds iat so it converts to a time without overflow.
-const maxNumericDate = 1e11
-
 // numericDate reads iat: a JSON number of seconds since the epoch.
 func numericDate(raw jose.RawMessage) (time.Time, *Error) {
 	if len(raw) == 0 {
 		return time.Time{}, refusal(ReasonIAT, "the DPoP proof needs iat: the time it was made, in seconds since 1970-01-01T00:00:00Z")
 	}
-	if c := raw[0]; c < '0' || c > '9' {
+	t, kind, ok := compact.NumericDate(raw)
+	switch {
+	case kind != "" || raw[0] == '-':
 		return time.Time{}, refusal(ReasonIAT, "the DPoP proof's iat must be a non-negative JSON number (seconds since 1970-01-01T00:00:00Z)")
-	}
-	f, err := strconv.ParseFloat(string(raw), 64)
-	if err != nil || f >= maxNumericDate {
+	case !ok:
 		return time.Time{}, refusal(ReasonIAT, "the DPoP proof's iat is out of range")
 	}
-	sec := int64(f)
-	return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC(), nil
+	return t, nil
 }
