@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/conncred/conncred/clock"
+	"github.com/conncred/conncred/internal/hostport"
 )
 
 // failureLimiter throttles failed token requests without letting anyone
@@ -254,9 +255,9 @@ func (l *failureLimiter) waitFor(b *bucket, capacity, rate float64, now time.Tim
 	return time.Duration((1 - b.tokens) / rate * float64(time.Second))
 }
 
-// addrKey is what an address is counted by: the address itself, or its
-// /64 for IPv6, where one host or site holds a whole /64 and could
-// otherwise fail from 2^64 addresses.
+// addrKey is what an address is counted by: its hostport.SourceBlock (the
+// address itself, or its /64 for IPv6, where one host or site holds a
+// whole /64 and could otherwise fail from 2^64 addresses), as a string.
 func addrKey(ip string) string {
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
@@ -265,12 +266,10 @@ func addrKey(ip string) string {
 		}
 		return ip
 	}
-	a = a.Unmap().WithZone("")
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.String()
+	if b := hostport.SourceBlock(a); !b.IsSingleIP() {
+		return b.String()
 	}
-	return a.String()
+	return a.Unmap().WithZone("").String()
 }
 
 // pairKey joins an address key and a client id, bounding the client id a

@@ -44,6 +44,7 @@ import (
 	"time"
 
 	"github.com/conncred/conncred/clock"
+	"github.com/conncred/conncred/internal/hostport"
 )
 
 // Config sets a Listener's limits.
@@ -305,8 +306,9 @@ func (l *Listener) Stats() Stats {
 	return s
 }
 
-// sourceKey is the address a connection is counted under: its IP, or for
-// IPv6 its /64, since one host usually has a whole /64 to pick from.
+// sourceKey is the address a connection is counted under: its
+// hostport.SourceBlock (its IP, or for IPv6 its /64, since one host
+// usually has a whole /64 to pick from).
 func sourceKey(a net.Addr) netip.Addr {
 	var ip netip.Addr
 	switch a := a.(type) {
@@ -319,13 +321,7 @@ func sourceKey(a net.Addr) netip.Addr {
 		}
 		ip = ap.Addr()
 	}
-	ip = ip.Unmap()
-	if ip.Is6() {
-		if p, err := ip.WithZone("").Prefix(64); err == nil {
-			return p.Addr()
-		}
-	}
-	return ip
+	return hostport.SourceBlock(ip).Addr()
 }
 
 // conn is an accepted connection whose reads and requests are tracked.

@@ -6,7 +6,10 @@
 // it without importing the server side.
 package hostport
 
-import "net"
+import (
+	"net"
+	"net/netip"
+)
 
 // Host returns the host of a "host", "host:port", "[ipv6]:port" or "[ipv6]"
 // string, without port or brackets. A bare IPv6 address ("::1", which has
@@ -35,3 +38,18 @@ func IsLoopback(hostport string) bool {
 // hostport: the host without port, as the official clients send it (case
 // as written; the server folds case when it compares).
 func Audience(hostport string) string { return Host(hostport) }
+
+// SourceBlock is the block a request's source address is counted under by
+// the limits that count per source (failed token requests, connections):
+// the address itself for IPv4 (and IPv4-mapped IPv6), its /64 for IPv6,
+// the block one host or site is usually given, so that a host cannot slip
+// past a per-address limit by cycling through its own addresses. A zone is
+// dropped.
+func SourceBlock(ip netip.Addr) netip.Prefix {
+	ip = ip.Unmap().WithZone("")
+	if ip.Is6() {
+		p, _ := ip.Prefix(64) // cannot fail for an IPv6 address and 64
+		return p
+	}
+	return netip.PrefixFrom(ip, ip.BitLen())
+}

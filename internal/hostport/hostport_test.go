@@ -1,6 +1,9 @@
 package hostport
 
-import "testing"
+import (
+	"net/netip"
+	"testing"
+)
 
 func TestHost(t *testing.T) {
 	tests := []struct {
@@ -54,5 +57,19 @@ func TestIsLoopback(t *testing.T) {
 				t.Errorf("IsLoopback(%q): got %v, want %v", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestSourceBlock(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"192.0.2.1", "192.0.2.1/32"},
+		{"::ffff:192.0.2.1", "192.0.2.1/32"},
+		{"2001:db8:1:2::10", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:ffff:1:2:3", "2001:db8:1:2::/64"},
+		{"fe80::1%eth0", "fe80::/64"},
+	} {
+		if got := SourceBlock(netip.MustParseAddr(tc.in)).String(); got != tc.want {
+			t.Errorf("SourceBlock(%s) = %s, want %s", tc.in, got, tc.want)
+		}
 	}
 }
