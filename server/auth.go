@@ -33,33 +33,48 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) error {
 		AssertionType: form.Get("client_assertion_type"),
 		Assertion:     form.Get("client_assertion"),
 	}
+	return s.grant(w, r, req.ClientID, ip, func(jkt string) (authority.Token, string, error) {
+		req.JKT = jkt
+		tok, err := s.auth.Exchange(r.Context(), req)
+		return tok, "", err
+	})
+}
+
+// grant runs one token grant behind what every grant shares: the
+// failed-request limiter (admit first, then count the refusal or the
+// success), the DPoP proof that binds the token, and the RFC 6749
+// response. mint does the grant itself with the proof's key thumbprint
+// ("" without a proof) and returns the token and, for RFC 8693, its
+// issued_token_type.
+func (s *Server) grant(w http.ResponseWriter, r *http.Request, clientID, ip string, mint func(jkt string) (authority.Token, string, error)) error {
 	if s.limiter != nil {
-		if wait, scope, ok := s.limiter.admit(req.ClientID, ip); !ok {
+		if wait, scope, ok := s.limiter.admit(clientID, ip); !ok {
 			if s.cfg.Observer != nil {
 				s.cfg.Observer.TokenRateLimited(scope)
 			}
 			return oauth(&rateLimitedError{wait: wait})
 		}
 	}
-	if req.JKT, err = s.tokenProof(r); err != nil {
-		s.recordFailure(req.ClientID, ip)
+	jkt, err := s.tokenProof(r)
+	if err != nil {
+		s.recordFailure(clientID, ip)
 		return oauth(err)
 	}
-	tok, err := s.auth.Exchange(r.Context(), req)
+	tok, issued, err := mint(jkt)
 	if err != nil {
 		var te *authority.TokenError
 		if errors.As(err, &te) {
-			s.recordFailure(req.ClientID, ip)
+			s.recordFailure(clientID, ip)
 		}
 		return oauth(err)
 	}
 	if s.limiter != nil {
-		s.limiter.succeed(req.ClientID, ip)
+		s.limiter.succeed(clientID, ip)
 	}
-	noteClient(r.Context(), req.ClientID) // authenticated by the exchange
+	noteClient(r.Context(), clientID) // authenticated by the grant
 	w.Header().Set("Pragma", "no-cache")
 	s.setNonce(w)
-	return writeJSON(w, apitype.TokenResponse{AccessToken: tok.AccessToken, TokenType: tokenType(tok), ExpiresIn: tok.ExpiresIn})
+	return writeJSON(w, apitype.TokenResponse{AccessToken: tok.AccessToken, TokenType: tokenType(tok), ExpiresIn: tok.ExpiresIn, IssuedTokenType: issued})
 }
 
 func (s *Server) recordFailure(clientID, ip string) {

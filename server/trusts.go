@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"time"
@@ -138,35 +137,9 @@ func (s *Server) handleTokenExchange(w http.ResponseWriter, r *http.Request, for
 		Resource:           form.Get("resource"),
 		ActorToken:         form.Get("actor_token"),
 	}
-	if s.limiter != nil {
-		if wait, scope, ok := s.limiter.admit(req.ClientID, ip); !ok {
-			if s.cfg.Observer != nil {
-				s.cfg.Observer.TokenRateLimited(scope)
-			}
-			return oauth(&rateLimitedError{wait: wait})
-		}
-	}
-	var err error
-	if req.JKT, err = s.tokenProof(r); err != nil {
-		s.recordFailure(req.ClientID, ip)
-		return oauth(err)
-	}
-	res, err := s.cfg.Federation.Exchange(r.Context(), req)
-	if err != nil {
-		var te *authority.TokenError
-		if errors.As(err, &te) {
-			s.recordFailure(req.ClientID, ip)
-		}
-		return oauth(err)
-	}
-	if s.limiter != nil {
-		s.limiter.succeed(req.ClientID, ip)
-	}
-	noteClient(r.Context(), req.ClientID)
-	w.Header().Set("Pragma", "no-cache")
-	s.setNonce(w)
-	return writeJSON(w, apitype.TokenResponse{
-		AccessToken: res.Token.AccessToken, TokenType: tokenType(res.Token), ExpiresIn: res.Token.ExpiresIn,
-		IssuedTokenType: res.IssuedTokenType,
+	return s.grant(w, r, req.ClientID, ip, func(jkt string) (authority.Token, string, error) {
+		req.JKT = jkt
+		res, err := s.cfg.Federation.Exchange(r.Context(), req)
+		return res.Token, res.IssuedTokenType, err
 	})
 }
