@@ -88,15 +88,22 @@ func muxPathToOpenAPI(p string) string {
 
 // TestOpenAPIDocumentsEveryRoute compares the document with the routes of a
 // server built as serve builds it: with every wing (newBatonEnvWith
-// registers the baton and lifecycle services as serve does). A server built
+// registers every wing as serve does, and the test says which one is
+// missing if not). A server built
 // bare would register fewer routes, and the wings' routes would go
 // unchecked.
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	doc := openAPI(t)
 	e := newBatonEnvWith(t, baton.Config{}, authority.Config{})
 	s := e.srv.Config.Handler.(*Server)
-	if s.cfg.Lifecycle == nil || s.cfg.Baton == nil || s.cfg.Policy == nil {
-		t.Fatal("the test server lacks a wing that serve registers; its routes would go unchecked")
+	for name, missing := range map[string]bool{
+		"baton": s.cfg.Baton == nil, "federation": s.cfg.Federation == nil, "lifecycle": s.cfg.Lifecycle == nil,
+		"policy": s.cfg.Policy == nil, "webhooks": s.cfg.Webhooks == nil, "personal": s.cfg.Personal == nil,
+		"wfe": s.cfg.Wfe == nil, "dpop": s.cfg.DPoP == nil, "dpop policy": s.cfg.DPoPPolicy == nil,
+	} {
+		if missing {
+			t.Errorf("the test server lacks the %s wing that serve registers; its routes would go unchecked", name)
+		}
 	}
 	registered := map[string]bool{}
 	for _, p := range s.patterns {
