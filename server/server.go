@@ -104,6 +104,9 @@ type Config struct {
 	// DPoPPolicy keeps the per-credential "require DPoP" flag; nil: the
 	// flag's routes answer UNIMPLEMENTED.
 	DPoPPolicy *dpop.Policy
+	// Console, when set, is the web console, served at /console/
+	// (console.go); nil: no console.
+	Console http.Handler
 }
 
 func (c *Config) setDefaults() {
@@ -189,6 +192,7 @@ func (s *Server) routes() {
 	s.policyRoutes()
 	s.dpopRoutes()
 	s.webhookRoutes()
+	s.consoleRoutes()
 }
 
 // handle registers h for pattern, behind bearer authentication when authn.
