@@ -352,7 +352,7 @@ func TestRevoke(t *testing.T) {
 // checksums VENDORED.md records.
 func TestVendoredChecksums(t *testing.T) {
 	for path, want := range map[string]string{
-		"static/htmx.min.js":       HTMXSHA256,
+		"static/htmx.min.js":      HTMXSHA256,
 		"testdata/axe/axe.min.js": axeSHA256,
 	} {
 		b, err := os.ReadFile(path)

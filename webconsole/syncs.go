@@ -105,11 +105,11 @@ type hostView struct {
 }
 
 type taskView struct {
-	ID, Type, State, Reason, Error, Host string
-	Attempt                              int
+	ID, Type, State, Reason, Error, Host  string
+	Attempt                               int
 	Created, Started, Heartbeat, Finished *timeView
-	Download                             string // the download link, for a sync with an artifact
-	Size                                 string
+	Download                              string // the download link, for a sync with an artifact
+	Size                                  string
 }
 
 // syncListSize is how many hosts, syncs and tasks the connector page shows.
