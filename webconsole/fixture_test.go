@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"io"
+	stdlog "log"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
@@ -183,6 +184,9 @@ func newEnv(t testing.TB) *env {
 	srv := httptest.NewUnstartedServer(server.New(server.Config{Clock: clk, AccessLog: true, Baton: bsvc, Lifecycle: life, Policy: pol,
 		Webhooks: wh, Personal: pers, Federation: fed, Console: con}, a, log))
 	srv.EnableHTTP2 = true
+	// Chromium's first connections, before the tab is told to accept
+	// httptest's certificate, fail their handshake: not worth a log line.
+	srv.Config.ErrorLog = stdlog.New(io.Discard, "", 0)
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	admin, _, _, err := a.Bootstrap(ctx)
