@@ -50,7 +50,13 @@ func (c *Console) signedIn(h handlerFunc) handlerFunc {
 			}
 			return err
 		}
-		return h(w, r.WithContext(context.WithValue(ctx, sessionKey{}, s)))
+		// Errors are rendered here, with the session's context, so the
+		// error page still names who is signed in.
+		r = r.WithContext(context.WithValue(ctx, sessionKey{}, s))
+		if err := h(w, r); err != nil {
+			c.renderError(w, r, err)
+		}
+		return nil
 	}
 }
 
