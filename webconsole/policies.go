@@ -47,7 +47,7 @@ func policyScope(r *http.Request) policy.Scope {
 // days shows d in days when it is whole days, else as a Go duration.
 func days(d time.Duration) string {
 	if d > 0 && d%(24*time.Hour) == 0 {
-		return strings.TrimSuffix((d / (24 * time.Hour)).String(), "ns") + "d"
+		return strings.TrimSuffix((d/(24*time.Hour)).String(), "ns") + "d"
 	}
 	return d.String()
 }

@@ -51,7 +51,7 @@ type trustsView struct {
 // trustForm is the create form's values, kept when it is shown again.
 type trustForm struct {
 	Name, Issuer, Audiences, Condition, Role, AppID, ConnectorID, MaxLifetime string
-	RequireDPoP                                                             bool
+	RequireDPoP                                                               bool
 }
 
 func (c *Console) trustsView(r *http.Request) (trustsView, error) {
