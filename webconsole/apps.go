@@ -215,8 +215,9 @@ type cascadeView struct {
 	App        appRow
 	Connector  *connectorRow // set for a connector delete
 	Connectors []cascadeConnector
-	Active     int  // usable credentials that the delete revokes
-	Partial    bool // counting stopped at cascadeScanLimit
+	Total      int  // connectors the delete takes (Connectors lists the first cascadeConnectorLimit)
+	Active     int  // usable credentials that the delete revokes, as counted
+	Partial    bool // counting stopped early: the real number is higher
 }
 
 type cascadeConnector struct {
@@ -225,8 +226,14 @@ type cascadeConnector struct {
 }
 
 // cascadeScanLimit bounds how many credentials a delete's confirmation
-// page reads to count the active ones.
-const cascadeScanLimit = 20_000
+// page reads to count the active ones, and cascadeConnectorLimit how many
+// connectors it lists and counts: with 10,000 credentials over 1,000
+// connectors, counting every connector's took 395 ms; the first 50 keep
+// the page near 20 ms.
+const (
+	cascadeScanLimit      = 20_000
+	cascadeConnectorLimit = 50
+)
 
 // countActive counts a connector's usable credentials, reading at most
 // budget of them; it returns the count, how many it read, and whether it
@@ -269,6 +276,13 @@ func (c *Console) appDeletePage(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		for _, cn := range cs {
+			v.Total++
+			if len(v.Connectors) >= cascadeConnectorLimit {
+				// Counting is one read per connector; past the limit
+				// the page names how many more there are instead.
+				v.Partial = true
+				continue
+			}
 			row := cascadeConnector{connectorRow: viewConnector(cn)}
 			if budget > 0 {
 				n, read, partial, err := c.countActive(r.Context(), appID, cn.ID, budget)

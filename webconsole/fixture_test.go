@@ -141,7 +141,9 @@ type env struct {
 	console  *Console
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB) *env { return newEnvWith(t, authority.Config{}) }
+
+func newEnvWith(t testing.TB, acfg authority.Config) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -153,7 +155,7 @@ func newEnv(t testing.TB) *env {
 	clk := clock.NewFake(t0)
 	logBuf := &lockedBuffer{}
 	log := slog.New(slog.NewJSONHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := authority.New(ctx, authority.Config{}, st, clk, log)
+	a, err := authority.New(ctx, acfg, st, clk, log)
 	if err != nil {
 		t.Fatal(err)
 	}
