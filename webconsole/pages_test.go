@@ -17,14 +17,13 @@ import (
 
 // seeded is a server with a record of every kind a page shows.
 type seeded struct {
-	app       conncred.App
-	conn      conncred.Connector
-	cred      conncred.Credential
-	revoked   conncred.Credential
-	trust     federation.Trust
-	endpoint  webhook.Endpoint
-	personal  personal.Client
-	syncPaged bool
+	app      conncred.App
+	conn     conncred.Connector
+	cred     conncred.Credential
+	revoked  conncred.Credential
+	trust    federation.Trust
+	endpoint webhook.Endpoint
+	personal personal.Client
 }
 
 func seed(t *testing.T, e *env) seeded {

@@ -3,7 +3,6 @@ package webconsole
 import (
 	"bytes"
 	"embed"
-	"errors"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -184,9 +183,4 @@ func (c *Console) renderError(w http.ResponseWriter, r *http.Request, err error)
 func (c *Console) crossOriginRefused(w http.ResponseWriter, r *http.Request) {
 	c.renderError(w, r, conncred.Errorf(conncred.EPermissionDenied,
 		"this request came from another site or origin, so the console refused it (cross-site request forgery protection); use the console's own pages and forms"))
-}
-
-// isNotFound reports whether err is a not-found error.
-func isNotFound(err error) bool {
-	return err != nil && (errors.Is(err, errNotFoundPage) || conncred.ErrorCode(err) == conncred.ENotFound)
 }
