@@ -21,6 +21,7 @@ import (
 	"github.com/conncred/conncred/authority"
 	"github.com/conncred/conncred/baton"
 	"github.com/conncred/conncred/clock"
+	"github.com/conncred/conncred/console"
 	"github.com/conncred/conncred/dpop"
 	"github.com/conncred/conncred/federation"
 	"github.com/conncred/conncred/lifecycle"
@@ -104,9 +105,12 @@ type Config struct {
 	// DPoPPolicy keeps the per-credential "require DPoP" flag; nil: the
 	// flag's routes answer UNIMPLEMENTED.
 	DPoPPolicy *dpop.Policy
-	// Console, when set, is the web console, served at /console/
-	// (console.go); nil: no console.
-	Console http.Handler
+	// Console makes the web console's login links (console_links.go);
+	// nil: that route answers UNIMPLEMENTED.
+	Console *console.Service
+	// ConsolePages, when set, is the web console's pages (package
+	// webconsole), served at /console/ (console.go); nil: no pages.
+	ConsolePages http.Handler
 }
 
 func (c *Config) setDefaults() {
@@ -193,6 +197,7 @@ func (s *Server) routes() {
 	s.dpopRoutes()
 	s.webhookRoutes()
 	s.consoleRoutes()
+	s.consolePageRoutes()
 }
 
 // handle registers h for pattern, behind bearer authentication when authn.

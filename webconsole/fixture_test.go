@@ -184,7 +184,7 @@ func newEnvWith(t testing.TB, acfg authority.Config) *env {
 	sess := newFakeSessions(a)
 	con := New(Config{Auth: a, Sessions: sess, Baton: bsvc, Lifecycle: life, Policy: pol, Webhooks: wh, Personal: pers, Federation: fed, Clock: clk, Log: log})
 	srv := httptest.NewUnstartedServer(server.New(server.Config{Clock: clk, AccessLog: true, Baton: bsvc, Lifecycle: life, Policy: pol,
-		Webhooks: wh, Personal: pers, Federation: fed, Console: con}, a, log))
+		Webhooks: wh, Personal: pers, Federation: fed, ConsolePages: con}, a, log))
 	srv.EnableHTTP2 = true
 	// Chromium's first connections, before the tab is told to accept
 	// httptest's certificate, fail their handshake: not worth a log line.

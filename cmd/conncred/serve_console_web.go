@@ -25,10 +25,11 @@ type consoleWings struct {
 	Federation *federation.Service
 }
 
-// consoleWeb is the web console (package webconsole, mounted at /console/
-// by server.Config.Console) over auth and the wings. sessions signs people
-// in: package console's Service, which serve_console.go builds. With nil
-// sessions there is no console (nil handler), since nobody could sign in.
+// consoleWeb is the web console's pages (package webconsole, mounted at
+// /console/ by server.Config.ConsolePages) over auth and the wings.
+// sessions signs people in: package console's Service, which
+// serve_console.go builds. With nil sessions there are no pages (nil
+// handler), since nobody could sign in.
 func consoleWeb(sessions webconsole.Sessions, auth *authority.Authority, w consoleWings, log *slog.Logger) http.Handler {
 	if sessions == nil {
 		return nil
