@@ -19,7 +19,7 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkPages -benchtime 20x ./webconsole
 func BenchmarkPages(b *testing.B) {
-	e := newEnvWith(b, authority.Config{MaxActiveCredentials: -1})
+	e := newEnvWith(b, authority.Config{MaxActiveCredentials: -1}, false)
 	ctx := e.adminCtx()
 	app, err := e.auth.CreateApp(ctx, authority.AppInput{DisplayName: "Okta"})
 	if err != nil {

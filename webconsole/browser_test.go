@@ -275,7 +275,7 @@ func (tb *tab) reflows(page string) {
 // open the link, press Sign in.
 func (tb *tab) signIn() {
 	tb.t.Helper()
-	tok := tb.e.sessions.link(tb.e.admin)
+	tok := tb.e.loginToken()
 	tb.open("/console/login?token=" + tok)
 	tb.axe("the sign-in page")
 	tb.run("press Sign in", chromedp.Click(`//button[normalize-space()="Sign in"]`), chromedp.WaitVisible(chromedp.CSS(`a[href="/console/apps"]`)))

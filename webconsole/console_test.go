@@ -375,3 +375,42 @@ func TestVendoredChecksums(t *testing.T) {
 
 // axeSHA256 is testdata/axe/axe.min.js's, as testdata/axe/VENDORED.md records.
 const axeSHA256 = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"
+
+// TestRealSignIn runs the sign-in and sign-out through package console's
+// Service, with the link from the API route: the link works once, the
+// session acts as the admin, sign-out ends it, and the audit trail has
+// both, from the console's own audit page.
+func TestRealSignIn(t *testing.T) {
+	e := newEnvReal(t)
+	c := e.client()
+	tok := e.loginToken()
+	if r := e.get(c, "/console/login?token="+url.QueryEscape(tok)); r.StatusCode != 200 || hidden(t, r.Body, "token") != tok {
+		t.Fatalf("GET login: %d", r.StatusCode)
+	}
+	r := e.post(c, "/console/login", url.Values{"token": {tok}})
+	if r.StatusCode != http.StatusSeeOther || !strings.Contains(r.Header.Get("Set-Cookie"), CookieName+"=") {
+		t.Fatalf("POST login: %d %q", r.StatusCode, r.Header.Get("Set-Cookie"))
+	}
+	if r := e.post(e.client(), "/console/login", url.Values{"token": {tok}}); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the used link: %d, want 401", r.StatusCode)
+	}
+	if r := e.get(c, "/console/apps"); r.StatusCode != 200 || !strings.Contains(r.Body, e.admin.ClientID) {
+		t.Fatalf("apps: %d", r.StatusCode)
+	}
+	u, _ := url.Parse(e.srv.URL)
+	old := c.Jar.Cookies(u)
+	e.post(c, "/console/logout", nil)
+	c2 := e.client()
+	c2.Jar.SetCookies(u, old)
+	if r := e.get(c2, "/console/apps"); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("after sign-out the old cookie got %d, want the sign-in page", r.StatusCode)
+	}
+	e.signIn(c2)
+	audit := e.get(c2, "/console/audit?kind=console.signed_out").Body
+	if !strings.Contains(audit, "console.signed_out") || strings.Contains(audit, tok) {
+		t.Error("the audit page does not show the sign-out (or shows the token)")
+	}
+	if strings.Contains(e.log.String(), tok) {
+		t.Error("the sign-in token is in the server's log")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"io"
 	stdlog "log"
 	"log/slog"
@@ -20,8 +21,10 @@ import (
 	"time"
 
 	"github.com/conncred/conncred"
+	"github.com/conncred/conncred/apitype"
 	"github.com/conncred/conncred/authority"
 	"github.com/conncred/conncred/baton"
+	"github.com/conncred/conncred/client"
 	"github.com/conncred/conncred/clock"
 	"github.com/conncred/conncred/console"
 	"github.com/conncred/conncred/federation"
@@ -139,11 +142,18 @@ type env struct {
 	admin    conncred.Credential
 	log      *lockedBuffer
 	console  *Console
+	// adminSecret is the bootstrap admin's, for its bearer token.
+	adminSecret string
+	realSignIn  bool
 }
 
-func newEnv(t testing.TB) *env { return newEnvWith(t, authority.Config{}) }
+func newEnv(t testing.TB) *env { return newEnvWith(t, authority.Config{}, false) }
 
-func newEnvWith(t testing.TB, acfg authority.Config) *env {
+// newEnvReal is newEnv with package console's real sign-in Service behind
+// the pages, links made by the API route as `conncred console` asks.
+func newEnvReal(t testing.TB) *env { return newEnvWith(t, authority.Config{}, true) }
+
+func newEnvWith(t testing.TB, acfg authority.Config, realSignIn bool) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -182,20 +192,61 @@ func newEnvWith(t testing.TB, acfg authority.Config) *env {
 	}
 	bsvc := baton.New(baton.Config{}, baton.Deps{Store: st, Artifacts: arts, Clock: clk, Log: log, Audit: a.RecordAudit})
 	sess := newFakeSessions(a)
-	con := New(Config{Auth: a, Sessions: sess, Baton: bsvc, Lifecycle: life, Policy: pol, Webhooks: wh, Personal: pers, Federation: fed, Clock: clk, Log: log})
+	signin := console.New(a, st, clk, console.Config{Log: log})
+	var sessions Sessions = sess
+	if realSignIn {
+		sessions = signin
+	}
+	con := New(Config{Auth: a, Sessions: sessions, Baton: bsvc, Lifecycle: life, Policy: pol, Webhooks: wh, Personal: pers, Federation: fed, Clock: clk, Log: log})
 	srv := httptest.NewUnstartedServer(server.New(server.Config{Clock: clk, AccessLog: true, Baton: bsvc, Lifecycle: life, Policy: pol,
-		Webhooks: wh, Personal: pers, Federation: fed, ConsolePages: con}, a, log))
+		Webhooks: wh, Personal: pers, Federation: fed, Console: signin, ConsolePages: con}, a, log))
 	srv.EnableHTTP2 = true
 	// Chromium's first connections, before the tab is told to accept
 	// httptest's certificate, fail their handshake: not worth a log line.
 	srv.Config.ErrorLog = stdlog.New(io.Discard, "", 0)
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	admin, _, _, err := a.Bootstrap(ctx)
+	admin, sec, _, err := a.Bootstrap(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, srv: srv, clock: clk, auth: a, store: st, sessions: sess, baton: bsvc, admin: admin, log: logBuf, console: con}
+	return &env{t: t, srv: srv, clock: clk, auth: a, store: st, sessions: sess, baton: bsvc, admin: admin, adminSecret: sec.Reveal(),
+		log: logBuf, console: con, realSignIn: realSignIn}
+}
+
+// loginToken is a one-time sign-in token for the admin: from the fake, or,
+// with the real Service, from POST /api/v1/console/login-links called with
+// the admin's bearer token, as `conncred console` calls it.
+func (e *env) loginToken() string {
+	e.t.Helper()
+	if !e.realSignIn {
+		return e.sessions.link(e.admin)
+	}
+	ts, err := client.NewTokenSource(e.admin.ClientID, e.adminSecret, client.WithServerURL(e.srv.URL), client.WithHTTPClient(e.srv.Client()), client.WithClock(e.clock))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	tok, err := ts.Token()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", e.srv.URL+apitype.PathConsoleLoginLinks, strings.NewReader("{}"))
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out apitype.ConsoleLoginLinkResponse
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
+		e.t.Fatalf("login link: %d %v", resp.StatusCode, err)
+	}
+	u, err := url.Parse(out.URL)
+	if err != nil || u.Path != "/console/login" || u.Query().Get("token") == "" {
+		e.t.Fatalf("login link URL %q is not /console/login?token=…", out.URL)
+	}
+	return u.Query().Get("token")
 }
 
 // adminCtx is a context that acts as the bootstrap admin, for setting up
@@ -227,7 +278,7 @@ func (s sameOrigin) RoundTrip(r *http.Request) (*http.Response, error) {
 // signIn signs c in through a fresh one-time link.
 func (e *env) signIn(c *http.Client) {
 	e.t.Helper()
-	tok := e.sessions.link(e.admin)
+	tok := e.loginToken()
 	resp := e.post(c, "/console/login", url.Values{"token": {tok}})
 	if resp.StatusCode != http.StatusSeeOther {
 		e.t.Fatalf("sign in: status %d, want 303", resp.StatusCode)

@@ -24,7 +24,7 @@ import (
 // storage never show it again, revoke, and find the revocation in the
 // audit trail. axe-core checks every page on the way.
 func TestBrowserJourney(t *testing.T) {
-	e := newEnv(t)
+	e := newEnvReal(t)
 	tb := newTab(t, e)
 	tb.signIn()
 	tb.axe("the start page")
@@ -156,7 +156,7 @@ func TestBrowserJourney(t *testing.T) {
 // TestBrowserCrossOriginRefused: a signed-in browser that submits a form
 // on another site to the console is refused, and nothing is created.
 func TestBrowserCrossOriginRefused(t *testing.T) {
-	e := newEnv(t)
+	e := newEnvReal(t)
 	tb := newTab(t, e)
 	tb.signIn()
 	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
