@@ -72,7 +72,8 @@ type Store interface {
 
 	// AppendAudit stores events durably, in one transaction.
 	AppendAudit(ctx context.Context, events []AuditEvent) error
-	// ListAudit returns events matching f, ordered by ID ascending.
+	// ListAudit returns events matching f, ordered by ID ascending (or
+	// descending, as f says).
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
 
 	// Ping reports whether the database answers.
@@ -121,15 +122,28 @@ type CredentialUse struct {
 }
 
 // AuditFilter selects audit events. Empty fields do not filter; Since is
-// inclusive and Until exclusive.
+// inclusive and Until exclusive. The prefixes compare bytes, case
+// sensitively, as the values were stored.
 type AuditFilter struct {
 	Kind         string
 	ConnectorID  string
 	CredentialID string
-	Since        time.Time
-	Until        time.Time
-	After        string
-	Limit        int
+	// ActorPrefix keeps events whose actor (a client id, "system") starts
+	// with it; a whole client id selects that client's events.
+	ActorPrefix string
+	// Outcome keeps events with exactly this outcome.
+	Outcome string
+	// SourcePrefixes keeps events whose source address starts with any of
+	// them (none: no filter).
+	SourcePrefixes []string
+	Since          time.Time
+	Until          time.Time
+	// Descending lists newest first: by ID descending. After is in either
+	// order the ID of the last event of the previous page, so in this one
+	// the page holds IDs below it.
+	Descending bool
+	After      string
+	Limit      int
 }
 
 // Migrator is implemented by stores whose schema is versioned. Open applies

@@ -3,8 +3,11 @@ package authority
 import (
 	"context"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/internal/hostport"
@@ -192,16 +195,73 @@ func (au *auditor) write(ctx context.Context, now time.Time, all bool) error {
 	return err
 }
 
-// AuditQuery selects audit events for ListAudit.
+// AuditQuery selects audit events for ListAudit. Empty fields do not
+// filter.
 type AuditQuery struct {
 	Kind         string
 	ConnectorID  string
 	CredentialID string
+	// Actor keeps the events of actors (client ids, "system") that start
+	// with it: a whole client id, or its beginning.
+	Actor string
+	// Outcome is success, failure or unchanged.
+	Outcome string
+	// Source keeps events from source addresses that start with it, such
+	// as "10.1." or "::1" (which also finds "[::1]:53211": individual
+	// events keep the port, counted token events only the address).
+	Source       string
 	Since, Until time.Time
-	Page         PageRequest
+	// Newest lists newest first; the default is oldest first.
+	Newest bool
+	Page   PageRequest
 }
 
-// ListAudit returns a page of audit events, oldest first. Admins only.
+// Audit outcomes a query may name.
+var auditOutcomes = []string{"success", "failure", OutcomeUnchanged}
+
+// maxAuditPrefix bounds the actor and source filters: longer than any
+// stored value, and no reason to send the store more.
+const maxAuditPrefix = 512
+
+// sourcePrefixes returns the stored forms an address prefix can take. An
+// individual event's source is host:port, with an IPv6 host in brackets
+// ("[::1]:53211"); a counted token event's is the bare address ("::1").
+// So "::1" is also looked up as "[::1", and "[::1" (or "[::1]") also as
+// "::1".
+func sourcePrefixes(s string) []string {
+	if s == "" {
+		return nil
+	}
+	out := []string{s}
+	if rest, ok := strings.CutPrefix(s, "["); ok {
+		host, after, closed := strings.Cut(rest, "]")
+		if host != "" && (!closed || after == "") {
+			out = append(out, host)
+		}
+	} else if strings.Contains(s, ":") {
+		out = append(out, "["+s)
+	}
+	return out
+}
+
+func (q AuditQuery) validate() error {
+	if q.Outcome != "" && !slices.Contains(auditOutcomes, q.Outcome) {
+		return conncred.Errorf(conncred.EInvalid, "outcome must be one of %s", strings.Join(auditOutcomes, ", "))
+	}
+	for _, f := range []struct{ name, v string }{{"actor", q.Actor}, {"source", q.Source}} {
+		if len(f.v) > maxAuditPrefix || !utf8.ValidString(f.v) {
+			return conncred.Errorf(conncred.EInvalid, "%s must be UTF-8 text of at most %d bytes: a client id or address, or its beginning", f.name, maxAuditPrefix)
+		}
+	}
+	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Until.After(q.Since) {
+		return conncred.Errorf(conncred.EInvalid, "until must be after since")
+	}
+	return nil
+}
+
+// ListAudit returns a page of audit events, oldest first (newest first
+// when q says so). Admins only. Every filter is the store's, so a page
+// costs the same whatever share of the trail matches.
 func (a *Authority) ListAudit(ctx context.Context, q AuditQuery) ([]conncred.AuditEvent, string, error) {
 	if _, err := requireAdmin(ctx); err != nil {
 		return nil, "", err
@@ -210,12 +270,13 @@ func (a *Authority) ListAudit(ctx context.Context, q AuditQuery) ([]conncred.Aud
 	if err != nil {
 		return nil, "", err
 	}
-	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Until.After(q.Since) {
-		return nil, "", conncred.Errorf(conncred.EInvalid, "until must be after since")
+	if err := q.validate(); err != nil {
+		return nil, "", err
 	}
 	events, err := a.store.ListAudit(ctx, conncred.AuditFilter{
 		Kind: q.Kind, ConnectorID: q.ConnectorID, CredentialID: q.CredentialID,
-		Since: q.Since, Until: q.Until, After: opt.After, Limit: opt.Limit,
+		ActorPrefix: q.Actor, Outcome: q.Outcome, SourcePrefixes: sourcePrefixes(q.Source),
+		Since: q.Since, Until: q.Until, Descending: q.Newest, After: opt.After, Limit: opt.Limit,
 	})
 	if err != nil {
 		return nil, "", err

@@ -348,17 +348,21 @@ func (c *Client) RotateSigningKey(ctx context.Context) (apitype.SigningKey, erro
 	return out.Key, err
 }
 
-// AuditQuery filters the audit trail.
+// AuditQuery filters the audit trail. Actor and Source match beginnings
+// (a whole client id or address, or its start); Newest lists newest first.
 type AuditQuery struct {
 	Kind, ConnectorID, CredentialID string
+	Actor, Outcome, Source          string
 	Since, Until                    time.Time
+	Newest                          bool
 	Page                            Page
 }
 
 // ListAudit returns a page of audit events.
 func (c *Client) ListAudit(ctx context.Context, q AuditQuery) (apitype.ListAuditResponse, error) {
 	v := q.Page.query()
-	for k, s := range map[string]string{"kind": q.Kind, "connector_id": q.ConnectorID, "credential_id": q.CredentialID} {
+	for k, s := range map[string]string{"kind": q.Kind, "connector_id": q.ConnectorID, "credential_id": q.CredentialID,
+		"actor": q.Actor, "outcome": q.Outcome, "source": q.Source} {
 		if s != "" {
 			v.Set(k, s)
 		}
@@ -368,6 +372,9 @@ func (c *Client) ListAudit(ctx context.Context, q AuditQuery) (apitype.ListAudit
 	}
 	if !q.Until.IsZero() {
 		v.Set("until", q.Until.UTC().Format(time.RFC3339Nano))
+	}
+	if q.Newest {
+		v.Set("order", "newest")
 	}
 	var out apitype.ListAuditResponse
 	err := c.do(ctx, http.MethodGet, apitype.PathAudit, v, nil, &out)

@@ -103,7 +103,15 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	aq := authority.AuditQuery{Kind: q.Get("kind"), ConnectorID: q.Get("connector_id"), CredentialID: q.Get("credential_id"), Page: p}
+	aq := authority.AuditQuery{Kind: q.Get("kind"), ConnectorID: q.Get("connector_id"), CredentialID: q.Get("credential_id"),
+		Actor: q.Get("actor"), Outcome: q.Get("outcome"), Source: q.Get("source"), Page: p}
+	switch q.Get("order") {
+	case "", "oldest":
+	case "newest":
+		aq.Newest = true
+	default:
+		return conncred.Errorf(conncred.EInvalid, "order must be oldest (the default) or newest")
+	}
 	for name, dst := range map[string]*time.Time{"since": &aq.Since, "until": &aq.Until} {
 		if v := q.Get(name); v != "" {
 			t, err := time.Parse(time.RFC3339Nano, v)

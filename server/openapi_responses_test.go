@@ -174,6 +174,8 @@ func TestOpenAPIResponsesMatchTheDocument(t *testing.T) {
 	c.call("GET", apitype.PathAudit+"?kind=credential.created&connector_id="+connID+"&since=2026-11-28T00:00:00Z", bearer(admin), "", 200, true)
 	c.call("GET", apitype.PathAudit+"?credential_id="+credID+"&until=2030-01-01T00:00:00Z", bearer(admin), "", 200, true)
 	c.call("GET", apitype.PathAudit+"?since=yesterday", bearer(admin), "", 400, false)
+	c.call("GET", apitype.PathAudit+"?actor=brave-&outcome=failure&source=10.1.&order=newest", bearer(admin), "", 200, true)
+	c.call("GET", apitype.PathAudit+"?order=sideways", bearer(admin), "", 400, false)
 
 	// Syncs: the control calls, lists and downloads.
 	sApp, sConn, syncID, _ := be.completeSync(3000)

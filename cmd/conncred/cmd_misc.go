@@ -74,11 +74,13 @@ func auditCmd() *cobra.Command {
 	var q client.AuditQuery
 	var since, until string
 	cmd := &cobra.Command{
-		Use:   "audit [--kind K] [--connector ID] [--credential ID] [--since T] [--until T]",
+		Use:   "audit [--kind K] [--actor A] [--outcome O] [--source S] [--connector ID] [--credential ID] [--since T] [--until T] [--newest-first]",
 		Short: "read the audit trail",
-		Long: `Reads the audit trail, oldest first. Kinds include credential.created,
-credential.revoked, token.issued, token.refused, admin.created, signing_key.rotated.`,
-		Example: "  conncred audit --kind token.refused --since 2026-11-28T00:00:00Z",
+		Long: `Reads the audit trail, oldest first (--newest-first turns it round). Kinds
+include credential.created, credential.revoked, token.issued, token.refused,
+admin.created, signing_key.rotated. --actor and --source match beginnings: a
+client id or address, or its start (--source ::1 also finds [::1]:53211).`,
+		Example: "  conncred audit --kind token.refused --since 2026-11-28T00:00:00Z\n  conncred audit --outcome failure --source 10.1. --newest-first",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			for _, p := range []struct {
@@ -127,6 +129,10 @@ credential.revoked, token.issued, token.refused, admin.created, signing_key.rota
 	fs.StringVar(&q.Kind, "kind", "", "only events of this kind")
 	fs.StringVar(&q.ConnectorID, "connector", "", "only events about this connector")
 	fs.StringVar(&q.CredentialID, "credential", "", "only events about this credential")
+	fs.StringVar(&q.Actor, "actor", "", "only events by actors whose client id starts with this (or system)")
+	fs.StringVar(&q.Outcome, "outcome", "", "only events with this outcome: success, failure or unchanged")
+	fs.StringVar(&q.Source, "source", "", "only events from source addresses that start with this, e.g. 10.1.")
+	fs.BoolVar(&q.Newest, "newest-first", false, "newest events first (pass it with --page-token too)")
 	fs.StringVar(&since, "since", "", "only events at or after this RFC 3339 time")
 	fs.StringVar(&until, "until", "", "only events before this RFC 3339 time")
 	fs.IntVar(&q.Page.Size, "page-size", 0, "events per page")

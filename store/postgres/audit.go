@@ -3,9 +3,11 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/conncred/conncred"
+	"github.com/conncred/conncred/internal/prefix"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -25,13 +27,35 @@ func (s *Store) AppendAudit(ctx context.Context, events []conncred.AuditEvent) e
 	})
 }
 
-// ListAudit returns events matching f in id order.
+// ListAudit returns events matching f in id order (descending when f says
+// so). The actor and source prefixes are byte ranges in the "C" collation,
+// which their indexes (migration 0016) are built in.
 func (s *Store) ListAudit(ctx context.Context, f conncred.AuditFilter) ([]conncred.AuditEvent, error) {
-	args := []any{f.After, limitArg(f.Limit)}
-	conds := []string{"id > $1"}
+	args := []any{limitArg(f.Limit)}
+	conds := []string{"true"}
 	add := func(cond string, v any) {
 		args = append(args, v)
 		conds = append(conds, fmt.Sprintf(cond, len(args)))
+	}
+	// startsWith is column c starting with p, as a range of the index.
+	startsWith := func(c, p string) string {
+		args = append(args, p)
+		cond := fmt.Sprintf(`%s COLLATE "C" >= $%d`, c, len(args))
+		if end, ok := prefix.End(p); ok {
+			args = append(args, end)
+			cond = fmt.Sprintf(`(%s AND %s COLLATE "C" < $%d)`, cond, c, len(args))
+		}
+		return cond
+	}
+	order := "id"
+	switch {
+	case f.Descending:
+		order = "id DESC"
+		if f.After != "" {
+			add("id < $%d", f.After)
+		}
+	default:
+		add("id > $%d", f.After)
 	}
 	if f.Kind != "" {
 		add("kind = $%d", f.Kind)
@@ -41,6 +65,20 @@ func (s *Store) ListAudit(ctx context.Context, f conncred.AuditFilter) ([]conncr
 	}
 	if f.CredentialID != "" {
 		add("credential_id = $%d", f.CredentialID)
+	}
+	if f.Outcome != "" {
+		add("outcome = $%d", f.Outcome)
+	}
+	if f.ActorPrefix != "" {
+		conds = append(conds, startsWith("actor", f.ActorPrefix))
+	}
+	// "" matches every source: with it among them, no filter.
+	if len(f.SourcePrefixes) > 0 && !slices.Contains(f.SourcePrefixes, "") {
+		var or []string
+		for _, p := range f.SourcePrefixes {
+			or = append(or, startsWith("source", p))
+		}
+		conds = append(conds, "("+strings.Join(or, " OR ")+")")
 	}
 	if !f.Since.IsZero() {
 		add("time >= $%d", f.Since)
@@ -54,5 +92,5 @@ func (s *Store) ListAudit(ctx context.Context, f conncred.AuditFilter) ([]conncr
 		e.Time = e.Time.UTC()
 		return e, err
 	}, `SELECT id, time, kind, actor, source, outcome, reason, app_id, connector_id, credential_id, count
-		FROM audit_events WHERE `+strings.Join(conds, " AND ")+` ORDER BY id LIMIT $2`, args...)
+		FROM audit_events WHERE `+strings.Join(conds, " AND ")+` ORDER BY `+order+` LIMIT $1`, args...)
 }

@@ -3,9 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 
 	"github.com/conncred/conncred"
+	"github.com/conncred/conncred/internal/prefix"
 )
 
 const auditCols = `id, time_us, kind, actor, source, outcome, reason, app_id, connector_id, credential_id, count`
@@ -40,22 +42,93 @@ func scanAudit(row scanner) (conncred.AuditEvent, error) {
 	return e, err
 }
 
-// ListAudit returns a page of the events matching f in ID order.
+// ListAudit returns a page of the events matching f in ID order
+// (descending when f says so).
 func (s *Store) ListAudit(ctx context.Context, f conncred.AuditFilter) ([]conncred.AuditEvent, error) {
-	conds := []string{"id > ?"}
-	args := []any{f.After}
-	add := func(cond string, arg any) {
+	q, args := auditQuery(f)
+	return queryAll(ctx, s.r, scanAudit, q, args...)
+}
+
+// auditQuery is ListAudit's query and its arguments.
+func auditQuery(f conncred.AuditFilter) (string, []any) {
+	where, args := auditWhere(f)
+	order, after := "id", "id > ?"
+	if f.Descending {
+		order, after = "id DESC", "id < ?"
+	}
+	if f.After != "" || !f.Descending {
+		where += " AND " + after
+		args = append(args, f.After)
+	}
+	args = append(args, pageLimit(f.Limit))
+	return `SELECT ` + auditCols + ` FROM audit_events WHERE ` + where + ` ORDER BY ` + order + ` LIMIT ?`, args
+}
+
+// auditIndexed is the order in which a filter's columns are offered to
+// the planner: only the first one present may use its index (audit_by_…,
+// each ending in id, so the page comes out of the index in order); the
+// others are written +column, which SQLite reads as "not for an index".
+// Without statistics SQLite rates every equality alike, and would as soon
+// scan every success through audit_by_outcome as one credential's events
+// through audit_by_credential; the order is from the most selective
+// column to the least.
+var auditIndexed = []string{"credential_id", "connector_id", "actor", "source", "kind", "outcome"}
+
+// auditWhere builds the WHERE clause of f without its paging. A prefix is
+// the range [p, prefix.End(p)), which the (column, id) index answers.
+func auditWhere(f conncred.AuditFilter) (string, []any) {
+	// "" matches every source: with it among them, no filter.
+	var sources []string
+	if !slices.Contains(f.SourcePrefixes, "") {
+		sources = f.SourcePrefixes
+	}
+	present := map[string]bool{
+		"credential_id": f.CredentialID != "", "connector_id": f.ConnectorID != "", "actor": f.ActorPrefix != "",
+		"source": len(sources) > 0, "kind": f.Kind != "", "outcome": f.Outcome != "",
+	}
+	indexed := ""
+	for _, c := range auditIndexed {
+		if present[c] {
+			indexed = c
+			break
+		}
+	}
+	col := func(c string) string {
+		if c == indexed {
+			return c
+		}
+		return "+" + c
+	}
+	conds := []string{"1"}
+	var args []any
+	add := func(cond string, arg ...any) {
 		conds = append(conds, cond)
-		args = append(args, arg)
+		args = append(args, arg...)
 	}
-	if f.Kind != "" {
-		add("kind = ?", f.Kind)
+	startsWith := func(c, p string) string {
+		if end, ok := prefix.End(p); ok {
+			args = append(args, p, end)
+			return "(" + col(c) + " >= ? AND " + col(c) + " < ?)"
+		}
+		args = append(args, p)
+		return col(c) + " >= ?"
 	}
-	if f.ConnectorID != "" {
-		add("connector_id = ?", f.ConnectorID)
+	for _, c := range []struct {
+		col, v string
+	}{{"credential_id", f.CredentialID}, {"connector_id", f.ConnectorID}, {"kind", f.Kind}, {"outcome", f.Outcome}} {
+		if c.v != "" {
+			add(col(c.col)+" = ?", c.v)
+		}
 	}
-	if f.CredentialID != "" {
-		add("credential_id = ?", f.CredentialID)
+	if f.ActorPrefix != "" {
+		conds = append(conds, startsWith("actor", f.ActorPrefix))
+	}
+	if len(sources) > 0 {
+		var or []string
+		for _, p := range sources {
+			or = append(or, startsWith("source", p))
+		}
+		conds = append(conds, "("+strings.Join(or, " OR ")+")")
 	}
 	if !f.Since.IsZero() {
 		add("time_us >= ?", us(f.Since))
@@ -63,7 +136,5 @@ func (s *Store) ListAudit(ctx context.Context, f conncred.AuditFilter) ([]conncr
 	if !f.Until.IsZero() {
 		add("time_us < ?", us(f.Until))
 	}
-	args = append(args, pageLimit(f.Limit))
-	return queryAll(ctx, s.r, scanAudit,
-		`SELECT `+auditCols+` FROM audit_events WHERE `+strings.Join(conds, " AND ")+` ORDER BY id LIMIT ?`, args...)
+	return strings.Join(conds, " AND "), args
 }
