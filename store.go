@@ -112,6 +112,15 @@ type CredentialFilter struct {
 	// UsableAt, when set, keeps only credentials that are neither revoked
 	// nor expired at that time.
 	UsableAt *time.Time
+	// UnusableAt, when set, keeps only credentials that are revoked or
+	// expired at that time (revoked ones whatever IncludeDeleted says): a
+	// connector's past credentials, beside its usable ones. It is not set
+	// together with UsableAt.
+	UnusableAt *time.Time
+	// Descending lists newest first: by ID descending. After is then the
+	// ID of the last credential of the previous page, and the page holds
+	// IDs below it.
+	Descending bool
 	ListOptions
 }
 

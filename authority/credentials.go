@@ -186,23 +186,7 @@ func (a *Authority) connectorCredential(ctx context.Context, appID, connectorID,
 // ListCredentials returns a page of a connector's credentials, revoked ones
 // included (they show deletedAt), in creation order.
 func (a *Authority) ListCredentials(ctx context.Context, appID, connectorID string, p PageRequest) ([]conncred.Credential, string, error) {
-	if _, err := requireAdmin(ctx); err != nil {
-		return nil, "", err
-	}
-	if _, err := a.liveConnector(ctx, appID, connectorID); err != nil {
-		return nil, "", err
-	}
-	opt, err := listOptions(p)
-	if err != nil {
-		return nil, "", err
-	}
-	opt.IncludeDeleted = true
-	cs, err := a.store.ListCredentials(ctx, conncred.CredentialFilter{Kind: conncred.KindConnector, AppID: appID, ConnectorID: connectorID, ListOptions: opt})
-	if err != nil {
-		return nil, "", err
-	}
-	cs, next := page(cs, opt, func(x conncred.Credential) string { return x.ID })
-	return cs, next, nil
+	return a.QueryCredentials(ctx, appID, connectorID, CredentialQuery{Page: p})
 }
 
 // RevokeCredential revokes a connector's credential. Revoking twice is not

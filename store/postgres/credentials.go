@@ -98,6 +98,8 @@ func credentialWhere(f conncred.CredentialFilter, args []any) (string, []any) {
 	}
 	if f.UsableAt != nil {
 		add("deleted_at IS NULL AND (expires_at IS NULL OR expires_at > $%d)", *f.UsableAt)
+	} else if f.UnusableAt != nil {
+		add("(deleted_at IS NOT NULL OR expires_at <= $%d)", *f.UnusableAt)
 	} else if !f.IncludeDeleted {
 		conds = append(conds, "deleted_at IS NULL")
 	}
@@ -107,12 +109,25 @@ func credentialWhere(f conncred.CredentialFilter, args []any) (string, []any) {
 	return strings.Join(conds, " AND "), args
 }
 
-// ListCredentials returns credentials matching f in id order. Each filter
-// has an index that starts with its column and ends with id, so a page is
-// an index range scan whatever the table's size.
+// ListCredentials returns credentials matching f in id order (descending
+// when f says so). Each filter has an index that starts with its column and
+// ends with id, so a page is an index range scan, either way, whatever the
+// table's size.
 func (s *Store) ListCredentials(ctx context.Context, f conncred.CredentialFilter) ([]conncred.Credential, error) {
-	where, args := credentialWhere(f, []any{f.After, limitArg(f.Limit)})
-	return list(ctx, s, scanCredential, `SELECT `+credentialCols+` FROM credentials WHERE id > $1 AND `+where+` ORDER BY id LIMIT $2`, args...)
+	args := []any{limitArg(f.Limit)}
+	page, order := "", "id"
+	switch {
+	case f.Descending && f.After == "":
+		order = "id DESC"
+	case f.Descending:
+		page, order = "id < $2 AND ", "id DESC"
+		args = append(args, f.After)
+	default:
+		page = "id > $2 AND "
+		args = append(args, f.After)
+	}
+	where, args := credentialWhere(f, args)
+	return list(ctx, s, scanCredential, `SELECT `+credentialCols+` FROM credentials WHERE `+page+where+` ORDER BY `+order+` LIMIT $1`, args...)
 }
 
 // CountCredentials counts credentials matching f.

@@ -26,8 +26,11 @@ func TestAuditQueryPlans(t *testing.T) {
 		{conncred.AuditFilter{Kind: "token.refused", Outcome: "failure"}, "audit_by_kind"},
 		{conncred.AuditFilter{Outcome: "failure", Since: day}, "audit_by_outcome"},
 	} {
-		for _, desc := range []bool{false, true} {
-			tc.f.Descending, tc.f.After, tc.f.Limit = desc, "x", 51
+		for _, v := range []struct {
+			desc  bool
+			after string
+		}{{false, ""}, {false, "x"}, {true, ""}, {true, "x"}} {
+			tc.f.Descending, tc.f.After, tc.f.Limit = v.desc, v.after, 51
 			plan := explainAudit(t, s, tc.f)
 			if !strings.Contains(plan, "INDEX "+tc.want+" ") {
 				t.Errorf("audit %+v: plan %q, want index %s", tc.f, plan, tc.want)
@@ -40,4 +43,29 @@ func explainAudit(t *testing.T, s *Store, f conncred.AuditFilter) string {
 	t.Helper()
 	q, args := auditQuery(f)
 	return explain(t, s, q, args...)
+}
+
+// TestNewestFirstCredentialPlans: a connector's credentials newest first,
+// usable or past, are read from its indexes in order, never sorted: the
+// console's connector page asks for both.
+func TestNewestFirstCredentialPlans(t *testing.T) {
+	s := openTest(t, filepath.Join(t.TempDir(), "conncred.db"))
+	now := t0
+	for _, tc := range []struct {
+		f    conncred.CredentialFilter
+		want string
+	}{
+		{conncred.CredentialFilter{Kind: conncred.KindConnector, AppID: "a", ConnectorID: "c", UsableAt: &now}, "credentials_live_by_connector"},
+		{conncred.CredentialFilter{Kind: conncred.KindConnector, AppID: "a", ConnectorID: "c", UnusableAt: &now}, "credentials_by_connector"},
+		{conncred.CredentialFilter{Kind: conncred.KindConnector, AppID: "a", ConnectorID: "c", ListOptions: conncred.ListOptions{IncludeDeleted: true}}, "credentials_by_connector"},
+	} {
+		for _, after := range []string{"", "x"} {
+			tc.f.Descending, tc.f.After, tc.f.Limit = true, after, 51
+			q, args := credentialQuery(tc.f)
+			plan := explain(t, s, q, args...)
+			if !strings.Contains(plan, "INDEX "+tc.want+" ") || strings.Contains(plan, "TEMP B-TREE") {
+				t.Errorf("list %+v: plan %q, want index %s in order", tc.f, plan, tc.want)
+			}
+		}
+	}
 }

@@ -22,6 +22,9 @@ const (
 // credentials_live_by_connector.
 const usable = `deleted_us IS NULL AND (expires_us IS NULL OR expires_us > ?)`
 
+// unusable is usable's negation, for a time bound as ?.
+const unusable = `(deleted_us IS NOT NULL OR expires_us <= ?)`
+
 func scanCredential(row scanner) (conncred.Credential, error) {
 	var c conncred.Credential
 	var kind string
@@ -131,19 +134,41 @@ func credentialWhere(f conncred.CredentialFilter) (string, []any) {
 	}
 	if f.UsableAt != nil {
 		add(usable, us(*f.UsableAt))
+	} else if f.UnusableAt != nil {
+		add(unusable, us(*f.UnusableAt))
 	} else if !f.IncludeDeleted {
 		conds = append(conds, "deleted_us IS NULL")
 	}
 	return strings.Join(conds, " AND "), args
 }
 
-// ListCredentials returns a page of the credentials matching f in ID order.
+// ListCredentials returns a page of the credentials matching f in ID order
+// (descending when f says so).
 func (s *Store) ListCredentials(ctx context.Context, f conncred.CredentialFilter) ([]conncred.Credential, error) {
-	where, args := credentialWhere(f)
-	args = append(args, f.After, pageLimit(f.Limit))
-	return queryAll(ctx, s.r, scanCredential,
-		`SELECT `+credentialCols+` FROM credentials WHERE `+where+` AND id > ? ORDER BY id LIMIT ?`, args...)
+	q, args := credentialQuery(f)
+	return queryAll(ctx, s.r, scanCredential, q, args...)
 }
+
+// credentialQuery is ListCredentials' query and its arguments. The page
+// is always bounded by id, on the first page too (by "" going up, by
+// afterLastID going down): without the bound SQLite picks the connector's
+// whole index over its live credentials' for a first page of usable ones.
+func credentialQuery(f conncred.CredentialFilter) (string, []any) {
+	where, args := credentialWhere(f)
+	order, page, after := "id", "id > ?", f.After
+	if f.Descending {
+		order, page = "id DESC", "id < ?"
+		if after == "" {
+			after = afterLastID
+		}
+	}
+	args = append(args, after, pageLimit(f.Limit))
+	return `SELECT ` + credentialCols + ` FROM credentials WHERE ` + where + ` AND ` + page + ` ORDER BY ` + order + ` LIMIT ?`, args
+}
+
+// afterLastID sorts above every id: ids are base62 ([0-9A-Za-z]), and "~"
+// is above "z" in byte order.
+const afterLastID = "~"
 
 // CountCredentials counts the credentials matching f, ignoring After and
 // Limit.

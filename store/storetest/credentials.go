@@ -161,7 +161,8 @@ func testCredentialFilter(t *testing.T, s conncred.Store) {
 			f.AppID != "" && c.AppID != f.AppID,
 			f.ConnectorID != "" && c.ConnectorID != f.ConnectorID,
 			f.UsableAt != nil && !c.Usable(*f.UsableAt),
-			!f.IncludeDeleted && c.DeletedAt != nil:
+			f.UnusableAt != nil && c.Usable(*f.UnusableAt),
+			!f.IncludeDeleted && f.UnusableAt == nil && c.DeletedAt != nil:
 			return false
 		}
 		return true
@@ -183,17 +184,26 @@ func testCredentialFilter(t *testing.T, s conncred.Store) {
 		"usable much later":      {UsableAt: ptr(at(1000 * time.Hour))},
 		"connector 1 usable now": {ConnectorID: c1.ID, UsableAt: &now},
 		"admins usable now":      {Kind: conncred.KindAdmin, UsableAt: &now},
+		"unusable now":           {UnusableAt: &now},
+		"unusable at base":       {UnusableAt: ptr(base)},
+		"unusable much later":    {UnusableAt: ptr(at(1000 * time.Hour))},
+		"connector 1 unusable":   {ConnectorID: c1.ID, UnusableAt: &now},
+		"connector 3 unusable":   {Kind: conncred.KindConnector, AppID: appB.ID, ConnectorID: c3.ID, UnusableAt: &now},
+		"admins unusable now":    {Kind: conncred.KindAdmin, UnusableAt: &now},
 	}
 	for name, filter := range filters {
-		for _, includeDeleted := range []bool{false, true} {
+		for _, variant := range []struct{ includeDeleted, descending bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
 			f := filter
-			f.IncludeDeleted = includeDeleted
-			name := fmt.Sprintf("%s (IncludeDeleted %v)", name, includeDeleted)
+			f.IncludeDeleted, f.Descending = variant.includeDeleted, variant.descending
+			name := fmt.Sprintf("%s (IncludeDeleted %v, Descending %v)", name, f.IncludeDeleted, f.Descending)
 			var want []string
 			for _, c := range all {
 				if matches(f, c) {
 					want = append(want, c.ID)
 				}
+			}
+			if f.Descending {
+				slices.Reverse(want)
 			}
 			f.Limit = 100
 			list, err := s.ListCredentials(ctx, f)

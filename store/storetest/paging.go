@@ -164,6 +164,34 @@ func testPagingCredentials(t *testing.T, s conncred.Store) {
 			return idsOf(page, credentialID), err
 		})
 	}
+	// Newest first: the usable ones, and the revoked ones, each by pages.
+	var revoked []string
+	for i, id := range sorted {
+		if deletedIndex(i) {
+			revoked = append(revoked, id)
+		}
+	}
+	for name, tc := range map[string]struct {
+		f    conncred.CredentialFilter
+		want []string
+	}{
+		"usable":       {conncred.CredentialFilter{ConnectorID: c.ID, UsableAt: ptr(at(time.Hour))}, live},
+		"unusable":     {conncred.CredentialFilter{ConnectorID: c.ID, UnusableAt: ptr(at(time.Hour))}, revoked},
+		"all":          {conncred.CredentialFilter{ConnectorID: c.ID, ListOptions: conncred.ListOptions{IncludeDeleted: true}}, sorted},
+		"live, by app": {conncred.CredentialFilter{AppID: a.ID, ConnectorID: c.ID, Kind: conncred.KindConnector}, live},
+	} {
+		want := slices.Clone(tc.want)
+		slices.Reverse(want)
+		for _, limit := range pageSizes {
+			got := walkDescending(t, limit, func(after string) ([]string, error) {
+				f := tc.f
+				f.Descending, f.After, f.Limit = true, after, limit
+				page, err := s.ListCredentials(ctx, f)
+				return idsOf(page, credentialID), err
+			})
+			wantIDs(t, fmt.Sprintf("ListCredentials %s, newest first by pages of %d", name, limit), got, want)
+		}
+	}
 }
 
 // testPagingCursorRecordDeleted deletes the last record of a page before the
