@@ -48,6 +48,13 @@ func noteClient(ctx context.Context, clientID string) {
 	}
 }
 
+// NoteClient records clientID as the authenticated client of the request
+// that ctx (or a context derived from it) belongs to, for the access log.
+// Handlers mounted beside the API that authenticate their own way call it:
+// the web console, for the admin credential its session acts as. It does
+// nothing outside a request or when the access log is off.
+func NoteClient(ctx context.Context, clientID string) { noteClient(ctx, clientID) }
+
 // accessWriter counts the status and bytes of a response.
 type accessWriter struct {
 	http.ResponseWriter

@@ -236,21 +236,18 @@ const (
 )
 
 // countActive counts a connector's usable credentials, reading at most
-// budget of them; it returns the count, how many it read, and whether it
+// budget of them (and only them: the store filters out the revoked and
+// expired ones); it returns the count, how many it read, and whether it
 // stopped early.
 func (c *Console) countActive(ctx context.Context, appID, connectorID string, budget int) (active, read int, partial bool, err error) {
-	now := c.cfg.Clock.Now()
 	token := ""
 	for {
-		cs, next, err := c.cfg.Auth.ListCredentials(ctx, appID, connectorID, authority.PageRequest{Size: authority.MaxPageSize, Token: token})
+		cs, next, err := c.cfg.Auth.QueryCredentials(ctx, appID, connectorID, authority.CredentialQuery{State: authority.CredentialsUsable,
+			Page: authority.PageRequest{Size: authority.MaxPageSize, Token: token}})
 		if err != nil {
 			return 0, 0, false, err
 		}
-		for _, cr := range cs {
-			if cr.Usable(now) {
-				active++
-			}
-		}
+		active += len(cs)
 		read += len(cs)
 		if next == "" {
 			return active, read, false, nil
@@ -339,6 +336,8 @@ var doneMessages = map[string]string{
 	"webhook-tested":    "A test event was queued for delivery.",
 	"redelivered":       "The event was queued for delivery again.",
 	"personal-revoked":  "Personal client revoked.",
+	"personal-saved":    "Personal client saved.",
+	"sources-saved":     "Source networks saved. The next token request from elsewhere is refused.",
 	"settings-saved":    "Session settings saved.",
 }
 

@@ -8,7 +8,6 @@ import (
 
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/authority"
-	"github.com/conncred/conncred/internal/hostport"
 )
 
 func (c *Console) auditRoutes() {
@@ -34,25 +33,13 @@ var auditRanges = []struct{ Value, Label string }{
 var rangeDurations = map[string]time.Duration{"1h": time.Hour, "24h": 24 * time.Hour, "7d": 7 * 24 * time.Hour, "30d": 30 * 24 * time.Hour}
 
 // auditFilter is the filter form's values, as the page was asked for.
+// Every field is a filter of the authority's AuditQuery, so of the store:
+// a page reads its own events, however few of the trail match.
 type auditFilter struct {
 	Range, Since, Until, Actor, Kind, Connector, Credential, Outcome, Source string
-}
-
-// post reports whether the filter has fields the authority's AuditQuery
-// does not filter by (actor, outcome, source): those are matched here.
-func (f auditFilter) post() bool { return f.Actor != "" || f.Outcome != "" || f.Source != "" }
-
-func (f auditFilter) match(e conncred.AuditEvent) bool {
-	if f.Actor != "" && !strings.Contains(strings.ToLower(e.Actor), strings.ToLower(f.Actor)) {
-		return false
-	}
-	if f.Outcome != "" && e.Outcome != f.Outcome {
-		return false
-	}
-	if f.Source != "" && !strings.HasPrefix(e.Source, f.Source) && !strings.HasPrefix(hostport.Host(e.Source), f.Source) {
-		return false
-	}
-	return true
+	// Order is "newest" (the default: an operator reads the trail from
+	// the latest event back) or "oldest".
+	Order string
 }
 
 type auditRow struct {
@@ -64,21 +51,15 @@ type auditRow struct {
 }
 
 type auditView struct {
-	Filter  auditFilter
-	Ranges  []struct{ Value, Label string }
-	Kinds   []string
-	Events  []auditRow
-	Next    string
-	Scanned int  // events read to find these, when matched here
-	Limited bool // the scan stopped at auditScanLimit
+	Filter auditFilter
+	Ranges []struct{ Value, Label string }
+	Kinds  []string
+	Events []auditRow
+	Next   string
 }
 
-// auditPageSize is how many events a page shows; auditScanLimit how many
-// a page reads at most when it matches actor, outcome or source itself.
-const (
-	auditPageSize  = 50
-	auditScanLimit = 5000
-)
+// auditPageSize is how many events a page shows.
+const auditPageSize = 50
 
 // parseAuditTime reads an RFC 3339 time or "YYYY-MM-DD[ HH:MM]" in UTC.
 func parseAuditTime(name, s string) (time.Time, error) {
@@ -94,15 +75,22 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := auditFilter{Range: q.Get("range"), Since: strings.TrimSpace(q.Get("since")), Until: strings.TrimSpace(q.Get("until")),
 		Actor: strings.TrimSpace(q.Get("actor")), Kind: strings.TrimSpace(q.Get("kind")), Connector: strings.TrimSpace(q.Get("connector")),
-		Credential: strings.TrimSpace(q.Get("credential")), Outcome: q.Get("outcome"), Source: strings.TrimSpace(q.Get("source"))}
+		Credential: strings.TrimSpace(q.Get("credential")), Outcome: q.Get("outcome"), Source: strings.TrimSpace(q.Get("source")), Order: q.Get("order")}
 	if f.Range == "" {
 		f.Range = "24h"
+	}
+	if f.Order == "" {
+		f.Order = "newest"
 	}
 	v := auditView{Filter: f, Ranges: auditRanges, Kinds: auditKinds}
 	show := func(status int, msg string) error {
 		return c.render(w, r, status, "audit", page{Title: "Audit", Nav: "audit", Error: msg, Data: v})
 	}
-	aq := authority.AuditQuery{Kind: f.Kind, ConnectorID: f.Connector, CredentialID: f.Credential, Page: authority.PageRequest{Token: q.Get("page")}}
+	aq := authority.AuditQuery{Kind: f.Kind, ConnectorID: f.Connector, CredentialID: f.Credential, Actor: f.Actor, Outcome: f.Outcome, Source: f.Source,
+		Newest: f.Order == "newest", Page: authority.PageRequest{Token: q.Get("page"), Size: auditPageSize}}
+	if f.Order != "newest" && f.Order != "oldest" {
+		return show(http.StatusBadRequest, "Choose an order from the list.")
+	}
 	now := c.cfg.Clock.Now()
 	switch f.Range {
 	case "all":
@@ -125,53 +113,15 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request) error {
 		}
 		aq.Since = now.Add(-d).Truncate(time.Minute)
 	}
-	switch f.Outcome {
-	case "", "success", "failure", authority.OutcomeUnchanged:
-	default:
-		return show(http.StatusBadRequest, "Choose an outcome from the list.")
-	}
 	// Events this node has buffered are written first, so an admin sees
 	// what they just did (other nodes write theirs within a second).
 	c.cfg.Auth.Flush(r.Context())
-	var events []conncred.AuditEvent
-	next := ""
-	if !f.post() {
-		aq.Page.Size = auditPageSize
-		var err error
-		if events, next, err = c.cfg.Auth.ListAudit(r.Context(), aq); err != nil {
-			if conncred.ErrorCode(err) == conncred.EInvalid {
-				return show(http.StatusBadRequest, formError("Fix the filter", err))
-			}
-			return err
+	events, next, err := c.cfg.Auth.ListAudit(r.Context(), aq)
+	if err != nil {
+		if conncred.ErrorCode(err) == conncred.EInvalid {
+			return show(http.StatusBadRequest, formError("Fix the filter", err))
 		}
-	} else {
-		// Actor, outcome and source are not filters of the audit store:
-		// read pages and keep the matches, within auditScanLimit.
-		aq.Page.Size = 200
-		for {
-			page, n, err := c.cfg.Auth.ListAudit(r.Context(), aq)
-			if err != nil {
-				if conncred.ErrorCode(err) == conncred.EInvalid {
-					return show(http.StatusBadRequest, formError("Fix the filter", err))
-				}
-				return err
-			}
-			v.Scanned += len(page)
-			for _, e := range page {
-				if f.match(e) {
-					events = append(events, e)
-				}
-			}
-			next = n
-			if next == "" || len(events) >= auditPageSize {
-				break
-			}
-			if v.Scanned >= auditScanLimit {
-				v.Limited = true
-				break
-			}
-			aq.Page.Token = next
-		}
+		return err
 	}
 	for _, e := range events {
 		v.Events = append(v.Events, viewAudit(e))

@@ -48,18 +48,33 @@ func (c *Console) connectorCreate(w http.ResponseWriter, r *http.Request) error 
 
 // connectorView is the connector page: its credentials, and with the
 // baton wing its hosts, syncs, tasks and schedule.
+//
+// The credentials are two lists, each newest first and paged on its own:
+// the usable ones, then the revoked and expired ones. A connector rotated
+// daily for years has thousands of past credentials; its live ones are
+// still all on page one.
 type connectorView struct {
-	App         appRow
-	Connector   connectorRow
-	Updated     *timeView
-	Credentials []credentialView
-	Next        string
-	Active      int // usable credentials on this page
-	Sync        *syncView
-	HasPolicy   bool
+	App       appRow
+	Connector connectorRow
+	Updated   *timeView
+	Usable    []credentialView
+	Past      []credentialView
+	// UsableNext and PastNext are the lists' next pages (this page with
+	// the other list where it was).
+	UsableNext, PastNext string
+	Sync                 *syncView
+	HasPolicy            bool
 	// The rename form's values.
 	RenameName, RenameDescription string
 }
+
+// Page sizes of a connector's credential lists. Usable credentials are
+// capped per connector (10 by default), so one page usually holds them all;
+// past ones are history, a screenful at a time.
+const (
+	usablePageSize = 50
+	pastPageSize   = 20
+)
 
 func (c *Console) connectorView(r *http.Request) (connectorView, error) {
 	ctx := r.Context()
@@ -75,23 +90,41 @@ func (c *Console) connectorView(r *http.Request) (connectorView, error) {
 	if cn.DeletedAt != nil {
 		return connectorView{}, conncred.Errorf(conncred.ENotFound, "connector %q was deleted", connID)
 	}
-	cs, next, err := c.cfg.Auth.ListCredentials(ctx, appID, connID, authority.PageRequest{Token: r.URL.Query().Get("page")})
+	q := r.URL.Query()
+	usable, usableNext, err := c.cfg.Auth.QueryCredentials(ctx, appID, connID, authority.CredentialQuery{State: authority.CredentialsUsable, Newest: true,
+		Page: authority.PageRequest{Size: usablePageSize, Token: q.Get("usable_page")}})
+	if err != nil {
+		return connectorView{}, err
+	}
+	past, pastNext, err := c.cfg.Auth.QueryCredentials(ctx, appID, connID, authority.CredentialQuery{State: authority.CredentialsPast, Newest: true,
+		Page: authority.PageRequest{Size: pastPageSize, Token: q.Get("past_page")}})
 	if err != nil {
 		return connectorView{}, err
 	}
 	now := c.cfg.Clock.Now()
 	v := connectorView{App: viewApp(app), Connector: viewConnector(cn), Updated: tv(cn.UpdatedAt),
 		RenameName: cn.DisplayName, RenameDescription: cn.Description, HasPolicy: c.cfg.Policy != nil}
-	for _, cr := range cs {
-		cv := viewCredential(now, cr)
-		if cv.State == "active" {
-			v.Active++
+	for _, cr := range usable {
+		v.Usable = append(v.Usable, viewCredential(now, cr))
+	}
+	for _, cr := range past {
+		v.Past = append(v.Past, viewCredential(now, cr))
+	}
+	// Each list's next page keeps the other list where it is.
+	next := func(param, token, fragment string) string {
+		if token == "" {
+			return ""
 		}
-		v.Credentials = append(v.Credentials, cv)
+		nq := url.Values{}
+		for _, k := range []string{"usable_page", "past_page"} {
+			if t := q.Get(k); t != "" {
+				nq.Set(k, t)
+			}
+		}
+		nq.Set(param, token)
+		return connectorPath(appID, connID) + "?" + nq.Encode() + "#" + fragment
 	}
-	if next != "" {
-		v.Next = connectorPath(appID, connID) + "?" + url.Values{"page": {next}}.Encode()
-	}
+	v.UsableNext, v.PastNext = next("usable_page", usableNext, "credentials"), next("past_page", pastNext, "past-credentials")
 	if c.cfg.Baton != nil {
 		s, err := c.syncView(r, appID, connID)
 		if err != nil {

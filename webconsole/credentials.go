@@ -34,6 +34,7 @@ func (c *Console) credentialRoutes() {
 	c.handle("GET "+conn+"/rotate", c.rotatePage)
 	c.handle("POST "+conn+"/rotate", c.rotate)
 	c.handle("GET "+conn+"/credentials/{id}", c.credentialPage)
+	c.handle("POST "+conn+"/credentials/{id}/sources", c.credentialSources)
 	c.handle("GET "+conn+"/credentials/{id}/revoke", c.revokePage)
 	c.handle("POST "+conn+"/credentials/{id}/revoke", c.revoke)
 }
@@ -219,6 +220,7 @@ type revokeView struct {
 	LastActive  bool     // revoking it leaves the connector without a usable credential
 	SourceLimit []string // networks it may be used from (lifecycle wing)
 	HasLimits   bool
+	Sources     string // the source networks form's value
 	AuditPath   string
 }
 
@@ -242,18 +244,60 @@ func (c *Console) credentialBase(r *http.Request) (revokeView, error) {
 	return v, nil
 }
 
-func (c *Console) credentialPage(w http.ResponseWriter, r *http.Request) error {
+// credentialView is a credential's page data, with its source networks
+// when the lifecycle wing runs.
+func (c *Console) credentialView(r *http.Request) (revokeView, error) {
 	v, err := c.credentialBase(r)
 	if err != nil {
-		return err
+		return v, err
 	}
 	if c.cfg.Lifecycle != nil {
 		v.HasLimits = true
 		if v.SourceLimit, err = c.cfg.Lifecycle.CredentialSourceLimit(r.Context(), v.App.ID, v.Connector.ID, v.Credential.ID); err != nil {
+			return v, err
+		}
+		v.Sources = strings.Join(v.SourceLimit, ", ")
+	}
+	return v, nil
+}
+
+func (c *Console) credentialPage(w http.ResponseWriter, r *http.Request) error {
+	v, err := c.credentialView(r)
+	if err != nil {
+		return err
+	}
+	return c.render(w, r, http.StatusOK, "credential", page{Title: "Credential " + v.Credential.Name, Nav: "apps", Flash: doneMessage(r), Data: v})
+}
+
+// credentialSources replaces a credential's own source networks through
+// lifecycle.SetCredentialSourceLimit, the service the API's source_limit
+// route calls; an empty list removes its limit.
+func (c *Console) credentialSources(w http.ResponseWriter, r *http.Request) error {
+	l, err := c.lifecycle()
+	if err != nil {
+		return err
+	}
+	if err := c.cfg.Auth.Authorize(r.Context(), authority.ActionWriteSettings); err != nil {
+		return err
+	}
+	if err := readForm(w, r); err != nil {
+		return err
+	}
+	appID, connID, id := r.PathValue("app"), r.PathValue("conn"), r.PathValue("id")
+	sources := r.PostForm.Get("sources")
+	if _, err := l.SetCredentialSourceLimit(r.Context(), appID, connID, id, splitList(sources)); err != nil {
+		if conncred.ErrorCode(err) != conncred.EInvalid {
 			return err
 		}
+		v, verr := c.credentialView(r)
+		if verr != nil {
+			return verr
+		}
+		v.Sources = sources
+		return c.render(w, r, http.StatusBadRequest, "credential", page{Title: "Credential " + v.Credential.Name, Nav: "apps", Error: formError("The source networks were not saved", err), Data: v})
 	}
-	return c.render(w, r, http.StatusOK, "credential", page{Title: "Credential " + v.Credential.Name, Nav: "apps", Data: v})
+	http.Redirect(w, r, credentialPath(appID, connID, id)+"?done=sources-saved", http.StatusSeeOther)
+	return nil
 }
 
 func (c *Console) revokePage(w http.ResponseWriter, r *http.Request) error {

@@ -197,7 +197,8 @@ func newEnvWith(t testing.TB, acfg authority.Config, realSignIn bool) *env {
 	if realSignIn {
 		sessions = signin
 	}
-	con := New(Config{Auth: a, Sessions: sessions, Baton: bsvc, Lifecycle: life, Policy: pol, Webhooks: wh, Personal: pers, Federation: fed, Clock: clk, Log: log})
+	con := New(Config{Auth: a, Sessions: sessions, Baton: bsvc, Lifecycle: life, Policy: pol, Webhooks: wh, Personal: pers, Federation: fed, Clock: clk, Log: log,
+		NoteClient: server.NoteClient})
 	srv := httptest.NewUnstartedServer(server.New(server.Config{Clock: clk, AccessLog: true, Baton: bsvc, Lifecycle: life, Policy: pol,
 		Webhooks: wh, Personal: pers, Federation: fed, Console: signin, ConsolePages: con}, a, log))
 	srv.EnableHTTP2 = true

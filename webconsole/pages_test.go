@@ -65,8 +65,8 @@ func everyPage(s seeded) []string {
 		"/console/", "/console/apps", "/console/apps?q=okt", appPath(s.app.ID), appPath(s.app.ID) + "/delete",
 		conn, conn + "/delete", conn + "/rotate", credentialPath(s.app.ID, s.conn.ID, s.cred.ID),
 		credentialPath(s.app.ID, s.conn.ID, s.cred.ID) + "/revoke", credentialPath(s.app.ID, s.conn.ID, s.revoked.ID),
-		"/console/audit", "/console/audit?range=all&outcome=success&actor=pcc", "/console/keys",
-		"/console/trusts", "/console/policies", "/console/policies/apps/" + s.app.ID, "/console/policies/apps/" + s.app.ID + "/connectors/" + s.conn.ID,
+		"/console/audit", "/console/audit?range=all&outcome=success&actor=system&source=%3A%3A1&order=oldest", "/console/keys",
+		"/console/trusts", "/console/trusts/" + s.trust.ID, "/console/personal-clients/" + s.personal.ID, "/console/policies", "/console/policies/apps/" + s.app.ID, "/console/policies/apps/" + s.app.ID + "/connectors/" + s.conn.ID,
 		"/console/webhooks", "/console/webhooks/" + s.endpoint.ID, "/console/personal-clients", "/console/settings",
 		"/console/no-such-page",
 	}

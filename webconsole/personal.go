@@ -3,6 +3,7 @@ package webconsole
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/conncred/conncred"
@@ -14,6 +15,8 @@ import (
 func (c *Console) personalRoutes() {
 	c.handle("GET "+Prefix+"/personal-clients", c.personalPage)
 	c.handle("POST "+Prefix+"/personal-clients", c.personalCreate)
+	c.handle("GET "+Prefix+"/personal-clients/{id}", c.personalClientPage)
+	c.handle("POST "+Prefix+"/personal-clients/{id}", c.personalUpdate)
 	c.handle("POST "+Prefix+"/personal-clients/{id}/revoke", c.personalRevoke)
 }
 
@@ -25,7 +28,9 @@ type personalRow struct {
 }
 
 type personalView struct {
-	Clients          []personalRow
+	Clients  []personalRow
+	Editable bool // the personal-client wing runs: clients have pages
+
 	Next             string
 	Name, Expires    string
 	Once             string
@@ -36,7 +41,7 @@ type personalView struct {
 func (c *Console) personalView(r *http.Request) (personalView, error) {
 	ctx := r.Context()
 	now := c.cfg.Clock.Now()
-	v := personalView{Once: c.forms.issue()}
+	v := personalView{Once: c.forms.issue(), Editable: c.cfg.Personal != nil}
 	self := ""
 	if p := conncred.PrincipalFrom(ctx); p != nil {
 		self = p.CredentialID
@@ -142,5 +147,99 @@ func (c *Console) personalRevoke(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	http.Redirect(w, r, Prefix+"/personal-clients?done=personal-revoked", http.StatusSeeOther)
+	return nil
+}
+
+// personalClientView is one personal client's page: what it is, and the
+// form that renames it and sets its source networks.
+type personalClientView struct {
+	Client      personalRow
+	ScopedRoles string
+	Updated     *timeView
+	// The form's values.
+	Name, Sources string
+}
+
+// personalWing returns the personal-client service: renames and source
+// networks are its fields (the admin routes without it have neither).
+func (c *Console) personalWing() (*personal.Service, error) {
+	if c.cfg.Personal == nil {
+		return nil, conncred.Errorf(conncred.EUnavailable, "this server does not offer editing personal clients.")
+	}
+	return c.cfg.Personal, nil
+}
+
+func (c *Console) personalClientView(r *http.Request, cl personal.Client) personalClientView {
+	now := c.cfg.Clock.Now()
+	self := ""
+	if p := conncred.PrincipalFrom(r.Context()); p != nil {
+		self = p.CredentialID
+	}
+	cr := cl.Credential
+	row := personalRow{ID: cr.ID, ClientID: cr.ClientID, Name: cr.DisplayName, State: credentialState(now, cr), Sources: strings.Join(cl.AllowSourceCIDR, ", "),
+		Created: tv(cr.CreatedAt), LastUsed: relTime(now, cr.LastUsedAt), Expires: expiry(now, cr.ExpiresAt), Self: cr.ID == self}
+	return personalClientView{Client: row, ScopedRoles: strings.Join(cl.ScopedRoles, ", "), Updated: tv(cr.UpdatedAt), Name: row.Name, Sources: row.Sources}
+}
+
+func personalTitle(cl personal.Client) string {
+	name := cl.DisplayName
+	if name == "" {
+		name = cl.ClientID
+	}
+	return "Personal client " + name
+}
+
+func (c *Console) personalClientPage(w http.ResponseWriter, r *http.Request) error {
+	pw, err := c.personalWing()
+	if err != nil {
+		return err
+	}
+	cl, err := pw.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return c.render(w, r, http.StatusOK, "personal_client", page{Title: personalTitle(cl), Nav: "personal", Flash: doneMessage(r), Data: c.personalClientView(r, cl)})
+}
+
+// personalUpdate renames a personal client and replaces its source
+// networks through personal.Update, as the API's update does, naming in
+// the mask only what the form changes: an empty name keeps the current one.
+func (c *Console) personalUpdate(w http.ResponseWriter, r *http.Request) error {
+	pw, err := c.personalWing()
+	if err != nil {
+		return err
+	}
+	if err := c.cfg.Auth.Authorize(r.Context(), authority.ActionWriteAdmins); err != nil {
+		return err
+	}
+	if err := readForm(w, r); err != nil {
+		return err
+	}
+	cl, err := pw.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	name, sources := strings.TrimSpace(r.PostForm.Get("name")), r.PostForm.Get("sources")
+	var u personal.Update
+	if name != "" && name != cl.DisplayName {
+		u.DisplayName, u.Mask = &name, append(u.Mask, "displayName")
+	}
+	if cidrs := splitList(sources); !slices.Equal(cidrs, cl.AllowSourceCIDR) && (len(cidrs) > 0 || len(cl.AllowSourceCIDR) > 0) {
+		u.AllowSourceCIDR, u.Mask = cidrs, append(u.Mask, "allowSourceCidr")
+	}
+	if len(u.Mask) == 0 {
+		err = nil // nothing changed: nothing to write or audit
+	} else {
+		_, err = pw.Update(r.Context(), cl.ID, u)
+	}
+	if err != nil {
+		if code := conncred.ErrorCode(err); code != conncred.EInvalid {
+			return err
+		}
+		v := c.personalClientView(r, cl)
+		v.Name, v.Sources = name, sources
+		return c.render(w, r, http.StatusBadRequest, "personal_client", page{Title: personalTitle(cl), Nav: "personal", Error: formError("The personal client was not saved", err), Data: v})
+	}
+	http.Redirect(w, r, Prefix+"/personal-clients/"+url.PathEscape(cl.ID)+"?done=personal-saved", http.StatusSeeOther)
 	return nil
 }

@@ -50,6 +50,9 @@ func (c *Console) signedIn(h handlerFunc) handlerFunc {
 			}
 			return err
 		}
+		if p := conncred.PrincipalFrom(ctx); p != nil && c.cfg.NoteClient != nil {
+			c.cfg.NoteClient(ctx, p.ClientID)
+		}
 		// Errors are rendered here, with the session's context, so the
 		// error page still names who is signed in.
 		r = r.WithContext(context.WithValue(ctx, sessionKey{}, s))

@@ -76,6 +76,10 @@ type Config struct {
 	// Log receives internal errors with the request id; never a secret,
 	// a token or a cookie.
 	Log *slog.Logger
+	// NoteClient, when set, is told the client id a signed-in request acts
+	// as (the session's admin credential), for the access log: the
+	// server's server.NoteClient.
+	NoteClient func(ctx context.Context, clientID string)
 }
 
 // Console is the web console's http.Handler.

@@ -10,6 +10,7 @@ import (
 	"github.com/conncred/conncred/lifecycle"
 	"github.com/conncred/conncred/personal"
 	"github.com/conncred/conncred/policy"
+	"github.com/conncred/conncred/server"
 	"github.com/conncred/conncred/webconsole"
 	"github.com/conncred/conncred/webhook"
 )
@@ -35,5 +36,5 @@ func consoleWeb(sessions webconsole.Sessions, auth *authority.Authority, w conso
 		return nil
 	}
 	return webconsole.New(webconsole.Config{Auth: auth, Sessions: sessions, Baton: w.Baton, Lifecycle: w.Lifecycle, Policy: w.Policy,
-		Webhooks: w.Webhooks, Personal: w.Personal, Federation: w.Federation, Log: log})
+		Webhooks: w.Webhooks, Personal: w.Personal, Federation: w.Federation, Log: log, NoteClient: server.NoteClient})
 }
