@@ -137,8 +137,10 @@ type AuditFilter struct {
 	Kind         string
 	ConnectorID  string
 	CredentialID string
-	// ActorPrefix keeps events whose actor (a client id, "system") starts
-	// with it; a whole client id selects that client's events.
+	// Actor keeps events by exactly this actor (a client id, "system");
+	// ActorPrefix, events whose actor starts with it. An exact actor's
+	// page is read from its index in order; a prefix's matches are sorted.
+	Actor       string
 	ActorPrefix string
 	// Outcome keeps events with exactly this outcome.
 	Outcome string

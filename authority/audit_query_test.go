@@ -48,6 +48,8 @@ func TestAuditQueryFilters(t *testing.T) {
 	}{
 		{"actor, whole", AuditQuery{Actor: bob}, []string{"credential.revoked", "app.deleted"}},
 		{"actor, beginning", AuditQuery{Actor: "brave-"}, []string{"app.created", "token.issued"}},
+		{"actor, a whole id is not a beginning", AuditQuery{Actor: "brave-falcon-4021@127.0.0.1:8443/pcc"}, nil},
+		{"actor system", AuditQuery{Actor: "system", Newest: true}, []string{"token.refused"}},
 		{"actor is a beginning, not a part", AuditQuery{Actor: "falcon"}, nil},
 		{"outcome", AuditQuery{Outcome: "failure"}, []string{"token.refused", "app.deleted"}},
 		{"outcome unchanged", AuditQuery{Outcome: OutcomeUnchanged}, []string{"credential.revoked"}},
@@ -125,6 +127,19 @@ func TestSourcePrefixes(t *testing.T) {
 	} {
 		if got := sourcePrefixes(tc.in); !slices.Equal(got, tc.want) {
 			t.Errorf("sourcePrefixes(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestWholeActor(t *testing.T) {
+	for in, want := range map[string]bool{
+		"system": true, "sys": false, "": false,
+		"brave-falcon-40213@127.0.0.1:8443/pcc": true, "brave-falcon-40213@127.0.0.1:8443/ccc": true, "brave-falcon-40213@127.0.0.1:8443/wfe": true,
+		"brave-falcon-40213@127.0.0.1:8443/pc": false, "brave-falcon-40213@127.0.0.1:8443/": false, "brave-falcon-40213@127.0.0.1": false,
+		"brave-falcon": false, "(overflow)": false,
+	} {
+		if got := wholeActor(in); got != want {
+			t.Errorf("wholeActor(%q) = %v, want %v", in, got, want)
 		}
 	}
 }

@@ -45,6 +45,7 @@ type auditFilter struct {
 type auditRow struct {
 	Time                                   *timeView
 	Kind, Actor, Outcome, Reason, Source   string
+	ActorPath                              string // this filter, for this actor's events only
 	AppID, ConnectorID, CredentialID       string
 	AppPath, ConnectorPath, CredentialPath string
 	Count                                  int
@@ -124,7 +125,20 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for _, e := range events {
-		v.Events = append(v.Events, viewAudit(e))
+		row := viewAudit(e)
+		if e.Actor != "" && e.Actor != f.Actor {
+			// The same filter, for this actor only: a whole client id,
+			// which the store reads in order.
+			aq := url.Values{}
+			for k, vals := range q {
+				if k != "page" && k != "actor" {
+					aq[k] = vals
+				}
+			}
+			aq.Set("actor", e.Actor)
+			row.ActorPath = Prefix + "/audit?" + aq.Encode()
+		}
+		v.Events = append(v.Events, row)
 	}
 	if next != "" {
 		nq := url.Values{}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 
 	"github.com/conncred/conncred"
@@ -14,7 +15,8 @@ import (
 // BenchmarkPages measures the server time of the console's pages (the
 // handler alone: no TLS, no network) over SQLite holding 10,000
 // credentials: 1,000 connectors of one app with 10 credentials each, one
-// of them revoked per connector, and the audit trail their creation left.
+// of them revoked per connector, and the audit trail their creation left;
+// and one more connector with 1,000 revoked credentials and one usable.
 // It is a measurement, not an assertion; the README reports it.
 //
 //	go test -run '^$' -bench BenchmarkPages -benchtime 20x ./webconsole
@@ -42,6 +44,25 @@ func BenchmarkPages(b *testing.B) {
 			}
 		}
 	}
+	// One more connector, rotated and revoked 1,000 times, whose one
+	// usable credential is its oldest: the connector page must show it on
+	// page one.
+	busy, err := e.auth.CreateConnector(ctx, app.ID, authority.ConnectorInput{DisplayName: "rotated daily"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := e.auth.RotateCredential(ctx, app.ID, busy.ID, authority.CredentialOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	for range 1000 {
+		c, _, err := e.auth.RotateCredential(ctx, app.ID, busy.ID, authority.CredentialOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := e.auth.RevokeCredential(ctx, app.ID, busy.ID, c.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
 	e.auth.Flush(context.Background())
 	cookie, _, err := e.sessions.SignIn(context.Background(), e.sessions.link(e.admin), "127.0.0.1")
 	if err != nil {
@@ -58,6 +79,12 @@ func BenchmarkPages(b *testing.B) {
 		{"audit", "/console/audit"},
 		{"audit-by-connector", "/console/audit?range=all&connector=" + conn.ID},
 		{"audit-by-actor", "/console/audit?range=all&actor=system"},
+		{"audit-by-actor-all", "/console/audit?range=all&actor=" + url.QueryEscape(e.admin.ClientID)},
+		{"audit-by-actor-oldest", "/console/audit?range=all&order=oldest&actor=" + url.QueryEscape(e.admin.ClientID)},
+		{"audit-by-actor-beginning", "/console/audit?range=all&actor=" + url.QueryEscape(e.admin.ClientID[:6])},
+		{"audit-failures", "/console/audit?range=all&outcome=failure"},
+		{"audit-by-source", "/console/audit?range=all&source=10.1."},
+		{"connector-1000-revoked", connectorPath(app.ID, busy.ID)},
 		{"keys", "/console/keys"},
 		{"app-delete-confirm", appPath(app.ID) + "/delete"},
 	}

@@ -170,6 +170,15 @@ func TestAuditFiltersAreTheStores(t *testing.T) {
 			t.Errorf("audit?%s: got %v, want %v", tc.query, got, tc.want)
 		}
 	}
+	// An actor's cell links to the same filter for that actor alone.
+	r := e.get(c, "/console/audit?range=7d&kind=app.created")
+	link := html.UnescapeString(regexpFind(t, r.Body, `<a href="([^"]*)" title="Only this actor's events">`))
+	if u, err := url.Parse(link); err != nil || u.Query().Get("actor") != "brave-falcon-1@127.0.0.1:8443/pcc" || u.Query().Get("range") != "7d" || u.Query().Get("kind") != "app.created" {
+		t.Errorf("the actor link is %q", link)
+	}
+	if got := marks(strings.TrimPrefix(link, "/console/audit?")); !slices.Equal(got, []string{"app.created"}) {
+		t.Errorf("the actor link shows %v", got)
+	}
 	for q, want := range map[string]string{
 		"outcome=ok":      "Fix the filter: outcome must be one of success, failure, unchanged",
 		"order=sideways":  "Choose an order from the list.",

@@ -69,6 +69,11 @@ func (s *Store) ListAudit(ctx context.Context, f conncred.AuditFilter) ([]conncr
 	if f.Outcome != "" {
 		add("outcome = $%d", f.Outcome)
 	}
+	if f.Actor != "" {
+		// In the index's collation, so that the index serves it; equality
+		// is the same in every deterministic collation.
+		add(`actor COLLATE "C" = $%d`, f.Actor)
+	}
 	if f.ActorPrefix != "" {
 		conds = append(conds, startsWith("actor", f.ActorPrefix))
 	}

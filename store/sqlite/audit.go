@@ -83,7 +83,7 @@ func auditWhere(f conncred.AuditFilter) (string, []any) {
 		sources = f.SourcePrefixes
 	}
 	present := map[string]bool{
-		"credential_id": f.CredentialID != "", "connector_id": f.ConnectorID != "", "actor": f.ActorPrefix != "",
+		"credential_id": f.CredentialID != "", "connector_id": f.ConnectorID != "", "actor": f.Actor != "" || f.ActorPrefix != "",
 		"source": len(sources) > 0, "kind": f.Kind != "", "outcome": f.Outcome != "",
 	}
 	indexed := ""
@@ -115,7 +115,7 @@ func auditWhere(f conncred.AuditFilter) (string, []any) {
 	}
 	for _, c := range []struct {
 		col, v string
-	}{{"credential_id", f.CredentialID}, {"connector_id", f.ConnectorID}, {"kind", f.Kind}, {"outcome", f.Outcome}} {
+	}{{"credential_id", f.CredentialID}, {"connector_id", f.ConnectorID}, {"actor", f.Actor}, {"kind", f.Kind}, {"outcome", f.Outcome}} {
 		if c.v != "" {
 			add(col(c.col)+" = ?", c.v)
 		}

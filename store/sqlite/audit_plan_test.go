@@ -22,6 +22,7 @@ func TestAuditQueryPlans(t *testing.T) {
 		{conncred.AuditFilter{CredentialID: "c", ActorPrefix: "system", Outcome: "failure"}, "audit_by_credential"},
 		{conncred.AuditFilter{ConnectorID: "c", Kind: "token.refused", Since: day}, "audit_by_connector"},
 		{conncred.AuditFilter{ActorPrefix: "brave-falcon", Outcome: "success", Since: day}, "audit_by_actor"},
+		{conncred.AuditFilter{Actor: "system", Kind: "token.issued", Since: day}, "audit_by_actor"},
 		{conncred.AuditFilter{SourcePrefixes: []string{"::1", "[::1"}, Kind: "token.issued"}, "audit_by_source"},
 		{conncred.AuditFilter{Kind: "token.refused", Outcome: "failure"}, "audit_by_kind"},
 		{conncred.AuditFilter{Outcome: "failure", Since: day}, "audit_by_outcome"},
@@ -43,6 +44,20 @@ func explainAudit(t *testing.T, s *Store, f conncred.AuditFilter) string {
 	t.Helper()
 	q, args := auditQuery(f)
 	return explain(t, s, q, args...)
+}
+
+// TestExactActorPlan: an exact actor's page comes out of its index in
+// order, with no sort however many events the actor has.
+func TestExactActorPlan(t *testing.T) {
+	s := openTest(t, filepath.Join(t.TempDir(), "conncred.db"))
+	// An exact actor's page comes out of its index in order: no sort,
+	// however many events it has.
+	for _, after := range []string{"", "x"} {
+		f := conncred.AuditFilter{Actor: "brave-falcon-40213@127.0.0.1:8443/pcc", Since: t0, Descending: true, After: after, Limit: 51}
+		if plan := explainAudit(t, s, f); !strings.Contains(plan, "INDEX audit_by_actor ") || strings.Contains(plan, "TEMP B-TREE") {
+			t.Errorf("audit %+v: plan %q, want audit_by_actor in order", f, plan)
+		}
+	}
 }
 
 // TestNewestFirstCredentialPlans: a connector's credentials newest first,

@@ -87,6 +87,7 @@ func testAuditFilter(t *testing.T, s conncred.Store) {
 			f.ConnectorID != "" && e.ConnectorID != f.ConnectorID,
 			f.CredentialID != "" && e.CredentialID != f.CredentialID,
 			!strings.HasPrefix(e.Actor, f.ActorPrefix),
+			f.Actor != "" && e.Actor != f.Actor,
 			f.Outcome != "" && e.Outcome != f.Outcome,
 			!source,
 			!f.Since.IsZero() && e.Time.Before(f.Since),
@@ -109,6 +110,11 @@ func testAuditFilter(t *testing.T, s conncred.Store) {
 		"actor, not a wildcard":     {ActorPrefix: "quiet%"},
 		"actor, accent":             {ActorPrefix: "systé"},
 		"actor, case":               {ActorPrefix: "System"},
+		"actor exactly":             {Actor: "brave-falcon-4021@127.0.0.1:8443/pcc"},
+		"actor exactly, system":     {Actor: "system"},
+		"actor exactly, a part":     {Actor: "brave-falcon"},
+		"actor exactly and prefix":  {Actor: "system", ActorPrefix: "sys"},
+		"actor exactly, no prefix":  {Actor: "system", ActorPrefix: "brave"},
 		"outcome":                   {Outcome: "failure"},
 		"outcome unchanged":         {Outcome: "unchanged"},
 		"source":                    {SourcePrefixes: []string{"10.1."}},
@@ -188,8 +194,9 @@ func testAuditPaging(t *testing.T, s conncred.Store) {
 	}
 	filters := map[string]conncred.AuditFilter{
 		"all": {}, "of kind token.refused": {Kind: "token.refused"}, "failed, by system": {Outcome: "failure", ActorPrefix: "sys"},
+		"by system": {Actor: "system"},
 	}
-	wants := map[string][]string{"all": all, "of kind token.refused": refused, "failed, by system": failed}
+	wants := map[string][]string{"all": all, "of kind token.refused": refused, "failed, by system": failed, "by system": failed}
 	for _, limit := range pageSizes {
 		for name, f := range filters {
 			got := walk(t, "ListAudit", limit, false, func(opt conncred.ListOptions) ([]string, error) {
