@@ -1,9 +1,9 @@
-// Package loadgentest is a fake conncred server for testing the load
-// generator without the real one: it serves the routes the generator uses,
+// Package benchnodetest is a fake conncred server for testing benchnode and
+// the load generator without the real one: it serves the routes they use,
 // checks every assertion as strictly as docs/PROTOCOL.md §3.1 describes the
 // official clients' (so a generator that signs wrongly fails its tests), and
 // counts what it served.
-package loadgentest
+package benchnodetest
 
 import (
 	"crypto/ed25519"

@@ -11,12 +11,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/conncred/conncred/internal/loadgen"
-	"github.com/conncred/conncred/internal/loadgen/loadgentest"
+	"github.com/conncred/conncred/bench/loadgen"
+	"github.com/conncred/conncred/internal/benchnode/benchnodetest"
 )
 
 func TestSweepAgainstTarget(t *testing.T) {
-	fake := loadgentest.New(t)
+	fake := benchnodetest.New(t)
 	dir := t.TempDir()
 	chart, first := filepath.Join(dir, "sweep.png"), filepath.Join(dir, "first.json")
 	base := []string{"--target", fake.URL, "--ca", fake.CAFile, "--credentials", fake.AdminFile,
@@ -96,7 +96,7 @@ func TestSweepAgainstTarget(t *testing.T) {
 }
 
 func TestTableOutput(t *testing.T) {
-	fake := loadgentest.New(t)
+	fake := benchnodetest.New(t)
 	var out, errOut bytes.Buffer
 	args := []string{"--target", fake.URL, "--ca", fake.CAFile, "--credentials", fake.AdminFile,
 		"--mode", "api", "--ceiling-time", "50ms", "--warmup", "0s", "-d", "300ms", "-c", "2"}

@@ -1,4 +1,4 @@
-package loadgen
+package benchnode
 
 import (
 	"bytes"
@@ -6,7 +6,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -66,14 +65,4 @@ func ReadProc(pid int) (ProcStats, error) {
 // since the process started.
 func ResetPeakRSS(pid int) error {
 	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
-}
-
-// selfCPU returns the CPU time this process has used, to show what the load
-// generator itself takes from the machine it shares with the server.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

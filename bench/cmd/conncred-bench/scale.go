@@ -12,7 +12,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/conncred/conncred/internal/loadgen"
+	"github.com/conncred/conncred/bench/loadgen"
+	"github.com/conncred/conncred/internal/benchnode"
 )
 
 // scaleOps are the operations the scale check times, in report order.
@@ -75,7 +76,7 @@ func scaleOnce(ctx context.Context, cfg *config, n int, logf func(string, ...any
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	bin, err := loadgen.FindBinary(ctx, cfg.conncred, dir)
+	bin, err := benchnode.FindBinary(ctx, cfg.conncred, dir)
 	if err != nil {
 		return p, err
 	}
@@ -97,15 +98,15 @@ func scaleOnce(ctx context.Context, cfg *config, n int, logf func(string, ...any
 	}
 	defer cl.Close()
 	node := cl.Nodes[0]
-	hc, err := loadgen.HTTPClient(node.CAFile(), cfg.http == "2", 1)
+	hc, err := benchnode.HTTPClient(node.CAFile(), cfg.http == "2", 1)
 	if err != nil {
 		return p, err
 	}
-	adminCred, err := loadgen.LoadCredential(node.AdminFile())
+	adminCred, err := benchnode.LoadCredential(node.AdminFile())
 	if err != nil {
 		return p, err
 	}
-	admin, err := loadgen.NewAdmin(ctx, hc, node.URL, adminCred)
+	admin, err := benchnode.NewAdmin(ctx, hc, node.URL, adminCred)
 	if err != nil {
 		return p, err
 	}
@@ -113,7 +114,7 @@ func scaleOnce(ctx context.Context, cfg *config, n int, logf func(string, ...any
 	if err != nil {
 		return p, err
 	}
-	signer, err := loadgen.NewSigner(creds[0])
+	signer, err := benchnode.NewSigner(creds[0])
 	if err != nil {
 		return p, err
 	}
@@ -153,7 +154,7 @@ func scaleOnce(ctx context.Context, cfg *config, n int, logf func(string, ...any
 			return admin.Post(ctx, "/api/v1/apps/connectors/credentials", map[string]string{"appId": filled.AppID, "connectorId": c.ConnectorID}, nil)
 		},
 		"exchange": func(int) error {
-			_, err := loadgen.Exchange(ctx, hc, node.URL, signer)
+			_, err := benchnode.Exchange(ctx, hc, node.URL, signer)
 			return err
 		},
 	}

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/conncred/conncred/internal/benchnode"
 )
 
 // RawDialer reaches one target with the raw HTTP/1.1 client: each worker
@@ -43,7 +45,7 @@ func NewRawDialer(base, caFile string) (*RawDialer, error) {
 		if u.Port() == "" {
 			d.addr = net.JoinHostPort(u.Hostname(), "443")
 		}
-		if d.tls, err = tlsConfig(caFile); err != nil {
+		if d.tls, err = benchnode.TLSConfig(caFile); err != nil {
 			return nil, err
 		}
 		d.tls.ServerName = u.Hostname()

@@ -9,8 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/conncred/conncred/internal/loadgen"
-	"github.com/conncred/conncred/internal/loadgen/loadgentest"
+	"github.com/conncred/conncred/bench/loadgen"
+	"github.com/conncred/conncred/internal/benchnode"
+	"github.com/conncred/conncred/internal/benchnode/benchnodetest"
 )
 
 func TestCeilingFormula(t *testing.T) {
@@ -58,22 +59,6 @@ func TestMeasureCeiling(t *testing.T) {
 	}
 }
 
-func TestReadProc(t *testing.T) {
-	if _, err := os.Stat("/proc/self/stat"); err != nil {
-		t.Skip("no /proc")
-	}
-	st, err := loadgen.ReadProc(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.PeakRSS < 1<<20 {
-		t.Errorf("peak RSS %d bytes: implausibly small", st.PeakRSS)
-	}
-	if _, err := loadgen.ReadProc(1 << 30); err == nil {
-		t.Error("ReadProc of a pid that cannot exist: no error")
-	}
-}
-
 func TestCheckLoopback(t *testing.T) {
 	for _, u := range []string{"https://127.0.0.1:8443", "https://127.1.2.3", "https://localhost:1", "https://[::1]:8443", "postgres://postgres@127.0.0.1:5432/test"} {
 		if err := loadgen.CheckLoopback(u); err != nil {
@@ -88,50 +73,22 @@ func TestCheckLoopback(t *testing.T) {
 }
 
 // fixture starts the fake and logs in as its admin.
-func fixture(t *testing.T, http2 bool) (*loadgentest.Server, loadgen.Target, *loadgen.Admin) {
+func fixture(t *testing.T, http2 bool) (*benchnodetest.Server, loadgen.Target, *benchnode.Admin) {
 	t.Helper()
-	fake := loadgentest.New(t)
-	hc, err := loadgen.HTTPClient(fake.CAFile, http2, 8)
+	fake := benchnodetest.New(t)
+	hc, err := benchnode.HTTPClient(fake.CAFile, http2, 8)
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin, err := loadgen.LoadCredential(fake.AdminFile)
+	admin, err := benchnode.LoadCredential(fake.AdminFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := loadgen.NewAdmin(context.Background(), hc, fake.URL, admin)
+	a, err := benchnode.NewAdmin(context.Background(), hc, fake.URL, admin)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return fake, loadgen.Target{URL: fake.URL, Client: hc}, a
-}
-
-func TestCreateCredentialsSpreadsOverConnectors(t *testing.T) {
-	fake, _, a := fixture(t, true)
-	var last int
-	creds, err := a.CreateCredentials(context.Background(), 25, loadgentest.MaxPerConnector, 3, func(done int) { last = done })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(creds) != 25 || last != 25 {
-		t.Fatalf("got %d credentials, last progress %d; want 25", len(creds), last)
-	}
-	seen := map[string]bool{}
-	for _, c := range creds {
-		if c.ClientID == "" || !strings.HasPrefix(c.ClientSecret, "secret-token:") || seen[c.ClientID] {
-			t.Fatalf("bad or repeated credential %+v", c.ClientID)
-		}
-		seen[c.ClientID] = true
-	}
-	per := fake.Credentials()
-	if len(per) != 3 {
-		t.Errorf("got %d connectors (%v), want 3 for 25 credentials at 10 each", len(per), per)
-	}
-
-	// Past the cap the server refuses, and so does CreateCredentials.
-	if _, err := a.CreateCredentials(context.Background(), 11, 11, 2, nil); err == nil || !strings.Contains(err.Error(), "400") {
-		t.Errorf("11 on one connector: got %v, want the server's 400 (FAILED_PRECONDITION)", err)
-	}
 }
 
 func TestRunTokenMode(t *testing.T) {
@@ -149,9 +106,9 @@ func TestRunTokenMode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var signers []*loadgen.Signer
+			var signers []*benchnode.Signer
 			for _, c := range creds {
-				s, err := loadgen.NewSigner(c)
+				s, err := benchnode.NewSigner(c)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -205,7 +162,7 @@ func TestRunAPIModeAndErrors(t *testing.T) {
 	t.Run("raw", func(t *testing.T) { testRunAPIModeAndErrors(t, true) })
 }
 
-func rawDialer(t *testing.T, fake *loadgentest.Server) *loadgen.RawDialer {
+func rawDialer(t *testing.T, fake *benchnodetest.Server) *loadgen.RawDialer {
 	t.Helper()
 	d, err := loadgen.NewRawDialer(fake.URL, fake.CAFile)
 	if err != nil {
@@ -222,8 +179,8 @@ func testRunAPIModeAndErrors(t *testing.T, raw bool) {
 	}
 	var tokens []string
 	for _, c := range creds {
-		s, _ := loadgen.NewSigner(c)
-		tok, err := loadgen.Exchange(context.Background(), target.Client, target.URL, s)
+		s, _ := benchnode.NewSigner(c)
+		tok, err := benchnode.Exchange(context.Background(), target.Client, target.URL, s)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,7 +7,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/conncred/conncred/internal/loadgen"
+	"github.com/conncred/conncred/bench/loadgen"
+	"github.com/conncred/conncred/internal/benchnode"
 )
 
 // env is what a run drives: the targets, the credentials' signers or their
@@ -17,8 +18,8 @@ type env struct {
 	db      string // the nodes' --db, for reading row counters
 	targets []loadgen.Target
 	pids    []int
-	nodes   []*loadgen.Node
-	signers []*loadgen.Signer
+	nodes   []*benchnode.Node
+	signers []*benchnode.Signer
 	tokens  []string
 	close   func()
 }
@@ -35,7 +36,7 @@ func setUp(ctx context.Context, cfg *config, logf func(string, ...any)) (*env, e
 	for _, c := range cfg.sweep {
 		conns = max(conns, c)
 	}
-	var admin loadgen.Credential
+	var admin benchnode.Credential
 	if cfg.serve {
 		dir, err := os.MkdirTemp("", "conncred-bench-")
 		if err != nil {
@@ -48,7 +49,7 @@ func setUp(ctx context.Context, cfg *config, logf func(string, ...any)) (*env, e
 				logf("kept %s", dir)
 			}
 		}
-		bin, err := loadgen.FindBinary(ctx, cfg.conncred, dir)
+		bin, err := benchnode.FindBinary(ctx, cfg.conncred, dir)
 		if err != nil {
 			return e, err
 		}
@@ -79,7 +80,7 @@ func setUp(ctx context.Context, cfg *config, logf func(string, ...any)) (*env, e
 			e.targets = append(e.targets, t)
 			logf("node %s pid %d, log %s", n.URL, n.PID, n.LogFile)
 		}
-		if admin, err = loadgen.LoadCredential(cl.Nodes[0].AdminFile()); err != nil {
+		if admin, err = benchnode.LoadCredential(cl.Nodes[0].AdminFile()); err != nil {
 			return e, err
 		}
 	} else {
@@ -92,12 +93,12 @@ func setUp(ctx context.Context, cfg *config, logf func(string, ...any)) (*env, e
 		if cfg.serverPID > 0 {
 			e.pids = []int{cfg.serverPID}
 		}
-		if admin, err = loadgen.LoadCredential(cfg.credentials); err != nil {
+		if admin, err = benchnode.LoadCredential(cfg.credentials); err != nil {
 			return e, err
 		}
 	}
 
-	a, err := loadgen.NewAdmin(ctx, e.targets[0].Client, e.targets[0].URL, admin)
+	a, err := benchnode.NewAdmin(ctx, e.targets[0].Client, e.targets[0].URL, admin)
 	if err != nil {
 		return e, err
 	}
@@ -107,7 +108,7 @@ func setUp(ctx context.Context, cfg *config, logf func(string, ...any)) (*env, e
 		return e, err
 	}
 	for _, c := range creds {
-		s, err := loadgen.NewSigner(c)
+		s, err := benchnode.NewSigner(c)
 		if err != nil {
 			return e, err
 		}
@@ -126,7 +127,7 @@ func setUp(ctx context.Context, cfg *config, logf func(string, ...any)) (*env, e
 // the set-up (and api mode's token exchanges) always use, and with --client
 // raw the raw dialer the load uses.
 func target(cfg *config, url, ca string, conns int) (loadgen.Target, error) {
-	hc, err := loadgen.HTTPClient(ca, cfg.http == "2" && strings.HasPrefix(url, "https://"), conns)
+	hc, err := benchnode.HTTPClient(ca, cfg.http == "2" && strings.HasPrefix(url, "https://"), conns)
 	if err != nil {
 		return loadgen.Target{}, err
 	}
@@ -140,7 +141,7 @@ func target(cfg *config, url, ca string, conns int) (loadgen.Target, error) {
 }
 
 // tokens exchanges every signer's credential once, a few at a time.
-func tokens(ctx context.Context, targets []loadgen.Target, signers []*loadgen.Signer) ([]string, error) {
+func tokens(ctx context.Context, targets []loadgen.Target, signers []*benchnode.Signer) ([]string, error) {
 	out := make([]string, len(signers))
 	errs := make([]error, len(signers))
 	sem := make(chan struct{}, 4)
@@ -151,7 +152,7 @@ func tokens(ctx context.Context, targets []loadgen.Target, signers []*loadgen.Si
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			t := targets[i%len(targets)]
-			out[i], errs[i] = loadgen.Exchange(ctx, t.Client, t.URL, s)
+			out[i], errs[i] = benchnode.Exchange(ctx, t.Client, t.URL, s)
 		}()
 	}
 	wg.Wait()

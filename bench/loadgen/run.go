@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/conncred/conncred/internal/benchnode"
 )
 
 // Mode is the request a load sends.
@@ -39,7 +41,7 @@ type Target struct {
 type Load struct {
 	Mode    Mode
 	Targets []Target // requests go round-robin over them
-	Signers []*Signer
+	Signers []*benchnode.Signer
 	Tokens  []string // access tokens, for ModeAPI
 	// Concurrency is the number of workers, each with one request in
 	// flight at a time over a kept-alive connection.
@@ -140,11 +142,11 @@ func Run(ctx context.Context, l Load) (Result, error) {
 		reportProgress(l.Progress, &live, start, from, stopProgress)
 	}()
 
-	var before, after []ProcStats
+	var before, after []benchnode.ProcStats
 	var cpuBefore, cpuAfter time.Duration
 	if sleepUntil(ctx, from) {
 		for _, pid := range l.ServerPIDs {
-			_ = ResetPeakRSS(pid)
+			_ = benchnode.ResetPeakRSS(pid)
 		}
 		before = readAll(l.ServerPIDs)
 		cpuBefore = selfCPU()
@@ -192,10 +194,10 @@ func Run(ctx context.Context, l Load) (Result, error) {
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // readAll reads every pid's stats, or returns nil if any cannot be read.
-func readAll(pids []int) []ProcStats {
-	out := make([]ProcStats, 0, len(pids))
+func readAll(pids []int) []benchnode.ProcStats {
+	out := make([]benchnode.ProcStats, 0, len(pids))
 	for _, pid := range pids {
-		st, err := ReadProc(pid)
+		st, err := benchnode.ReadProc(pid)
 		if err != nil {
 			return nil
 		}
@@ -288,12 +290,12 @@ func (w *worker) loop(ctx context.Context) {
 		var err error
 		if l.Mode == ModeToken {
 			s := l.Signers[i%uint64(len(l.Signers))]
-			req, err = http.NewRequestWithContext(ctx, http.MethodPost, t.URL+TokenPath, strings.NewReader(s.TokenForm(now)))
+			req, err = http.NewRequestWithContext(ctx, http.MethodPost, t.URL+benchnode.TokenPath, strings.NewReader(s.TokenForm(now)))
 			if err == nil {
 				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			}
 		} else {
-			req, err = http.NewRequestWithContext(ctx, http.MethodGet, t.URL+IntrospectPath, nil)
+			req, err = http.NewRequestWithContext(ctx, http.MethodGet, t.URL+benchnode.IntrospectPath, nil)
 			if err == nil {
 				req.Header.Set("Authorization", "Bearer "+l.Tokens[i%uint64(len(l.Tokens))])
 			}
@@ -323,9 +325,9 @@ func (w *worker) sendRaw(ctx context.Context, i uint64, now time.Time) {
 	var err error
 	if l.Mode == ModeToken {
 		form := l.Signers[i%uint64(len(l.Signers))].TokenForm(now)
-		status, err = c.do("POST", TokenPath, "Content-Type: application/x-www-form-urlencoded\r\n", form, &w.body)
+		status, err = c.do("POST", benchnode.TokenPath, "Content-Type: application/x-www-form-urlencoded\r\n", form, &w.body)
 	} else {
-		status, err = c.do("GET", IntrospectPath, "Authorization: Bearer "+l.Tokens[i%uint64(len(l.Tokens))]+"\r\n", "", &w.body)
+		status, err = c.do("GET", benchnode.IntrospectPath, "Authorization: Bearer "+l.Tokens[i%uint64(len(l.Tokens))]+"\r\n", "", &w.body)
 	}
 	if err == nil {
 		err = w.checkBody(status)

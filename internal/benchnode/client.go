@@ -1,13 +1,11 @@
-package loadgen
+package benchnode
 
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"time"
 )
@@ -17,7 +15,7 @@ import (
 // HTTP/1.1. It keeps up to conns connections alive per host, so each of the
 // load's workers keeps its own connection under HTTP/1.1.
 func HTTPClient(caFile string, http2 bool, conns int) (*http.Client, error) {
-	cfg, err := tlsConfig(caFile)
+	cfg, err := TLSConfig(caFile)
 	if err != nil {
 		return nil, err
 	}
@@ -41,9 +39,9 @@ func HTTPClient(caFile string, http2 bool, conns int) (*http.Client, error) {
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second}, nil
 }
 
-// tlsConfig trusts only the CA in caFile, or the system roots if it is
+// TLSConfig trusts only the CA in caFile, or the system roots if it is
 // empty.
-func tlsConfig(caFile string) (*tls.Config, error) {
+func TLSConfig(caFile string) (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
@@ -57,26 +55,4 @@ func tlsConfig(caFile string) (*tls.Config, error) {
 		cfg.RootCAs = pool
 	}
 	return cfg, nil
-}
-
-// CheckLoopback refuses a URL whose host is not a loopback address, so the
-// generator cannot be pointed at somebody else's server by mistake.
-// "localhost" counts as loopback.
-func CheckLoopback(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return err
-	}
-	host := u.Hostname()
-	if host == "" {
-		return fmt.Errorf("%q has no host", raw)
-	}
-	if host == "localhost" {
-		return nil
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || !ip.IsLoopback() {
-		return errors.New(host + " is not a loopback address (127.0.0.0/8, ::1 or localhost)")
-	}
-	return nil
 }

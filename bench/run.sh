@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
 # Reproduces every figure of BENCHMARKS.md on this machine: the load
-# scenarios (JSON reports in docs/bench/), the chart, the per-step Go
+# scenarios (JSON reports in bench/results/), the chart, the per-step Go
 # benchmarks and the million-credential scale check. It needs PostgreSQL on
 # 127.0.0.1:5432 for the PostgreSQL scenarios (CONNCRED_TEST_POSTGRES_URL
 # overrides the URL; each run uses a fresh schema and drops it).
 # About 15 minutes, most of it the 1,000,000-credential prefill.
 #
-#   docs/bench/run.sh [load] [chart] [steps] [scale]    (default: all four)
+#   bench/run.sh [load] [chart] [steps] [scale]    (default: all four)
 set -euo pipefail
 parts="${*:-load chart steps scale}"
 has() { [[ " $parts " == *" $1 "* ]]; }
-cd "$(dirname "$0")/../.."
-out=docs/bench
+# The bench module is bench/; the product's module is its parent.
+cd "$(dirname "$0")"
+out=results
 pg="${CONNCRED_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
-go build -o "$bin/conncred" ./cmd/conncred
+(cd .. && go build -o "$bin/conncred" ./cmd/conncred)
 go build -o "$bin/conncred-bench" ./cmd/conncred-bench
 b() { "$bin/conncred-bench" --serve --conncred "$bin/conncred" --json "$@"; }
 
@@ -45,7 +46,7 @@ if has chart; then
 fi
 
 if has steps; then
-go test ./authority ./server ./store/sqlite -run '^$' -bench . -benchmem -count 1 > "$out/go-bench.txt"
+(cd .. && go test ./authority ./server ./store/sqlite -run '^$' -bench . -benchmem -count 1) > "$out/go-bench.txt"
 fi
 if has scale; then
 "$bin/conncred-bench" --serve --conncred "$bin/conncred" --scale 1000,1000000 > "$out/scale.txt"

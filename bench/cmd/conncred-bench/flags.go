@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/conncred/conncred/internal/loadgen"
+	"github.com/conncred/conncred/bench/loadgen"
 )
 
 // config is the command line.

@@ -20,7 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/conncred/conncred/internal/loadgen"
+	"github.com/conncred/conncred/bench/loadgen"
 )
 
 func main() {

@@ -10,8 +10,8 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/conncred/conncred/internal/loadgen"
-	"github.com/conncred/conncred/internal/loadgen/loadgentest"
+	"github.com/conncred/conncred/bench/loadgen"
+	"github.com/conncred/conncred/internal/benchnode/benchnodetest"
 )
 
 // fakeServeEnv makes this test binary act as `conncred serve`: the --serve
@@ -37,7 +37,7 @@ func fakeServe(args []string) int {
 	}
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM)
-	s, err := loadgentest.Start(dir)
+	s, err := benchnodetest.Start(dir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
