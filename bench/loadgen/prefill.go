@@ -11,7 +11,6 @@ import (
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/internal/ksuid"
 	"github.com/conncred/conncred/secret"
-	"github.com/conncred/conncred/store/sqlite"
 )
 
 // Filled names some of what Prefill wrote, for requests that address it.
@@ -27,24 +26,34 @@ type FilledCredential struct {
 	ConnectorID, ID string
 }
 
+// OpenStore opens the store Prefill fills. The caller chooses the store
+// (cmd/conncred-bench opens SQLite), so that the generator depends on the
+// conncred.Store interface and not on a store's package.
+type OpenStore func(context.Context) (conncred.Store, error)
+
 // Prefill writes n connector credentials, perConnector to a connector under
-// one app, into the SQLite database at path before a server opens it,
-// through the store: a million through the API would take hours of
-// rotations, through the store they take as long as SQLite's commits. The
-// credentials are real rows (key, thumbprint, client id) whose private keys
-// are thrown away: they fill the tables and indexes, they are never used.
-func Prefill(ctx context.Context, path string, n, perConnector int, progress func(done int)) (Filled, error) {
-	st, err := sqlite.Open(ctx, path)
+// one app, into the store that open opens, before a server opens it, and
+// closes it: a million through the API would take hours of rotations,
+// through the store they take as long as its commits. The credentials are
+// real rows (key, thumbprint, client id) whose private keys are thrown
+// away: they fill the tables and indexes, they are never used.
+func Prefill(ctx context.Context, open OpenStore, n, perConnector int, progress func(done int)) (f Filled, err error) {
+	st, err := open(ctx)
 	if err != nil {
 		return Filled{}, err
 	}
-	defer st.Close()
+	defer func() {
+		// A fill whose store does not close cleanly is not a fill.
+		if cerr := st.Close(); err == nil {
+			err = cerr
+		}
+	}()
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	app := conncred.App{ID: ksuid.New(now), DisplayName: fmt.Sprintf("conncred-bench filler (%d credentials)", n), CreatedAt: now, UpdatedAt: now}
 	if err := st.CreateApp(ctx, app); err != nil {
 		return Filled{}, err
 	}
-	f := Filled{AppID: app.ID}
+	f = Filled{AppID: app.ID}
 	step := max(1, n/10_000)
 	rng := rand.NewChaCha8([32]byte{'c', 'o', 'n', 'n', 'c', 'r', 'e', 'd'})
 	var seed [ed25519.SeedSize]byte

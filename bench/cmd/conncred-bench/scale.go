@@ -12,8 +12,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/bench/loadgen"
 	"github.com/conncred/conncred/internal/benchnode"
+	"github.com/conncred/conncred/store/sqlite"
 )
 
 // scaleOps are the operations the scale check times, in report order.
@@ -84,7 +86,10 @@ func scaleOnce(ctx context.Context, cfg *config, n int, logf func(string, ...any
 	dbPath := filepath.Join(dir, "node1", "conncred.db")
 	logf("prefilling %d credentials into %s...", n, dbPath)
 	start := time.Now()
-	filled, err := loadgen.Prefill(ctx, dbPath, n, 1000, func(done int) { logf("  %d/%d (%s)", done, n, time.Since(start).Round(time.Second)) })
+	// The generator fills through conncred.Store; this command chooses
+	// SQLite, the store the server will open at dbPath.
+	open := func(ctx context.Context) (conncred.Store, error) { return sqlite.Open(ctx, dbPath) }
+	filled, err := loadgen.Prefill(ctx, open, n, 1000, func(done int) { logf("  %d/%d (%s)", done, n, time.Since(start).Round(time.Second)) })
 	if err != nil {
 		return p, fmt.Errorf("prefill: %w", err)
 	}
