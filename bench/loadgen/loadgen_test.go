@@ -106,7 +106,7 @@ func TestRunTokenMode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var signers []*benchnode.Signer
+			var signers []loadgen.Asserter
 			for _, c := range creds {
 				s, err := benchnode.NewSigner(c)
 				if err != nil {
@@ -233,6 +233,7 @@ func TestRunValidates(t *testing.T) {
 		"no concurrency": {Mode: loadgen.ModeAPI, Targets: tgt, Tokens: []string{"x"}, Duration: time.Second},
 		"no duration":    {Mode: loadgen.ModeAPI, Targets: tgt, Tokens: []string{"x"}, Concurrency: 1},
 		"bad mode":       {Mode: "x", Targets: tgt, Tokens: []string{"x"}, Concurrency: 1, Duration: time.Second},
+		"bad token path": {Mode: loadgen.ModeAPI, Targets: tgt, Tokens: []string{"x"}, Concurrency: 1, Duration: time.Second, TokenPath: "oauth2/token"},
 	} {
 		if _, err := loadgen.Run(context.Background(), l); err == nil {
 			t.Errorf("%s: accepted", name)
@@ -256,5 +257,35 @@ func TestCeilingMax(t *testing.T) {
 	rep.SetCeiling(got)
 	if want := 1000 / got.Exchange(true); rep.Results[0].Ratio != want {
 		t.Errorf("ratio %v, want %v", rep.Results[0].Ratio, want)
+	}
+}
+
+func TestCompare(t *testing.T) {
+	base := loadgen.Report{Scenario: loadgen.Scenario{Label: "conncred", Server: "sqlite"}, Results: []loadgen.Result{
+		{Concurrency: 16, Throughput: 5000, OK: 50000, ServerCPUSeconds: 10},
+		{Concurrency: 64, Throughput: 6000, OK: 60000},
+	}}
+	other := loadgen.Report{Scenario: loadgen.Scenario{Label: "hydra", Server: "https://127.0.0.1:4444", Assertion: "ES256"}, Results: []loadgen.Result{
+		{Concurrency: 16, Throughput: 250, OK: 2500, ServerCPUSeconds: 5},
+		{Concurrency: 64, Throughput: 300, OK: 3000, ServerCPUSeconds: 6},
+	}}
+	var out bytes.Buffer
+	if err := loadgen.Compare(&out, base, other); err != nil {
+		t.Fatal(err)
+	}
+	// c=16: 250/5000 = 0.050; 2000 µs against 200 µs = 10.000. At c=64
+	// base's CPU is unknown: its ratio is "-", never a number.
+	for _, want := range []string{"conncred (sqlite, EdDSA", "hydra (https://127.0.0.1:4444, ES256", "0.050", "200", "2000", "10.000", "0.050  "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("comparison lacks %q:\n%s", want, out.String())
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if last := lines[len(lines)-1]; !strings.HasSuffix(strings.TrimSpace(last), "-") || !strings.HasPrefix(strings.TrimSpace(last), "64") {
+		t.Errorf("c=64 line %q: want an unknown CPU ratio as -", last)
+	}
+	other.Results = other.Results[:0]
+	if err := loadgen.Compare(&out, base, other); err == nil {
+		t.Error("reports with no common point: no error")
 	}
 }

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -8,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/conncred/conncred/internal/benchnode"
 )
 
 // Report is a whole run: the scenario, the machine, its ceiling, and one
@@ -42,6 +45,12 @@ type Scenario struct {
 	ClientLocal bool   `json:"clientLocal"`
 	Warmup      string `json:"warmup"`
 	Duration    string `json:"duration"`
+	// TokenPath and Assertion say which token endpoint the exchanges went
+	// to and how their assertions were signed: conncred's /auth/v1/token
+	// with EdDSA, or another server's (such as Hydra's /oauth2/token) with
+	// ES256. Reports from before these fields were conncred's.
+	TokenPath string `json:"tokenPath,omitempty"`
+	Assertion string `json:"assertion,omitempty"`
 }
 
 // Machine says where it was measured.
@@ -104,7 +113,8 @@ func (r *Report) cryptoMicros() float64 {
 // WriteText writes r as a header and a table.
 func (r *Report) WriteText(w io.Writer) error {
 	s, m, c := r.Scenario, r.Machine, r.Ceiling
-	what := "token exchange (POST /auth/v1/token, fresh assertion per request)"
+	what := fmt.Sprintf("token exchange (POST %s, fresh %s assertion per request)",
+		cmp.Or(s.TokenPath, benchnode.TokenPath), cmp.Or(s.Assertion, "EdDSA"))
 	if s.Mode == ModeAPI {
 		what = "authenticated API (GET /api/v1/auth/introspect, bearer token)"
 	}
@@ -143,8 +153,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	crypto := r.cryptoMicros()
 	for _, res := range r.Results {
 		perReq, share := "-", "-"
-		if res.ServerCPUSeconds > 0 && res.OK > 0 {
-			us := res.ServerCPUSeconds / float64(res.OK) * 1e6
+		if us := res.ServerMicros(); us > 0 {
 			perReq = fmt.Sprintf("%.0f", us)
 			if crypto > 0 {
 				share = fmt.Sprintf("%.0f%%", 100*crypto/us)

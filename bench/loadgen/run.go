@@ -37,12 +37,24 @@ type Target struct {
 	Raw    *RawDialer
 }
 
+// An Asserter makes the body of one token request
+// (application/x-www-form-urlencoded) with a freshly signed client
+// assertion: a benchnode.Signer (EdDSA, as ConductorOne's clients sign for
+// conncred) or a JWTSigner (ES256 private_key_jwt, for a server such as Ory
+// Hydra).
+type Asserter interface {
+	TokenForm(now time.Time) string
+}
+
 // Load is one load point: who is driven, with what, how hard, how long.
 type Load struct {
 	Mode    Mode
 	Targets []Target // requests go round-robin over them
-	Signers []*benchnode.Signer
+	Signers []Asserter
 	Tokens  []string // access tokens, for ModeAPI
+	// TokenPath is the token endpoint's path on every target: empty for
+	// conncred's (benchnode.TokenPath).
+	TokenPath string
 	// Concurrency is the number of workers, each with one request in
 	// flight at a time over a kept-alive connection.
 	Concurrency int
@@ -69,8 +81,8 @@ type Result struct {
 	P90Ms       float64          `json:"p90Ms"`
 	P99Ms       float64          `json:"p99Ms"`
 	MaxMs       float64          `json:"maxMs"`
-	Errors      map[string]int64 `json:"errors,omitempty"` // by HTTP status, or "transport"
-	FirstError  string           `json:"firstError,omitempty"`
+	Errors      map[string]int64 `json:"errors,omitempty"`     // by HTTP status, or "transport"
+	FirstError  string           `json:"firstError,omitempty"` // the first failure, with a refusal's body
 	// ServerCPUSeconds is the CPU time of all server processes over the
 	// window; ServerPeakRSS the largest peak RSS of any one of them.
 	ServerCPUSeconds float64 `json:"serverCpuSeconds,omitempty"`
@@ -97,6 +109,8 @@ func (l *Load) Validate() error {
 		return errors.New("api mode needs at least one access token")
 	case l.Mode != ModeToken && l.Mode != ModeAPI:
 		return fmt.Errorf("unknown mode %q", l.Mode)
+	case l.TokenPath != "" && !strings.HasPrefix(l.TokenPath, "/"):
+		return fmt.Errorf("token path %q does not start with /", l.TokenPath)
 	case l.Concurrency < 1:
 		return errors.New("concurrency must be at least 1")
 	case l.Duration <= 0:
@@ -115,6 +129,9 @@ const straggleLimit = 30 * time.Second
 func Run(ctx context.Context, l Load) (Result, error) {
 	if err := l.Validate(); err != nil {
 		return Result{}, err
+	}
+	if l.TokenPath == "" {
+		l.TokenPath = benchnode.TokenPath
 	}
 	start := time.Now()
 	from := start.Add(l.Warmup)
@@ -262,7 +279,8 @@ type worker struct {
 	requests int64
 	ok       int64
 	errors   map[string]int64
-	// firstError keeps one transport error's text, for diagnosis.
+	// firstError keeps the first failure's text, for diagnosis: a
+	// transport error, or a refusal's status and the start of its body.
 	firstError string
 }
 
@@ -290,7 +308,7 @@ func (w *worker) loop(ctx context.Context) {
 		var err error
 		if l.Mode == ModeToken {
 			s := l.Signers[i%uint64(len(l.Signers))]
-			req, err = http.NewRequestWithContext(ctx, http.MethodPost, t.URL+benchnode.TokenPath, strings.NewReader(s.TokenForm(now)))
+			req, err = http.NewRequestWithContext(ctx, http.MethodPost, t.URL+l.TokenPath, strings.NewReader(s.TokenForm(now)))
 			if err == nil {
 				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			}
@@ -325,7 +343,7 @@ func (w *worker) sendRaw(ctx context.Context, i uint64, now time.Time) {
 	var err error
 	if l.Mode == ModeToken {
 		form := l.Signers[i%uint64(len(l.Signers))].TokenForm(now)
-		status, err = c.do("POST", benchnode.TokenPath, "Content-Type: application/x-www-form-urlencoded\r\n", form, &w.body)
+		status, err = c.do("POST", l.TokenPath, "Content-Type: application/x-www-form-urlencoded\r\n", form, &w.body)
 	} else {
 		status, err = c.do("GET", benchnode.IntrospectPath, "Authorization: Bearer "+l.Tokens[i%uint64(len(l.Tokens))]+"\r\n", "", &w.body)
 	}
@@ -356,6 +374,12 @@ func (w *worker) tally(ctx context.Context, t0 time.Time, status int, err error)
 		w.fail("transport", err)
 	case !good:
 		w.errors[strconv.Itoa(status)]++
+		if w.firstError == "" {
+			// The answer's start says why (the body is the request's
+			// until the next one).
+			b := bytes.TrimSpace(w.body.Bytes())
+			w.firstError = fmt.Sprintf("status %d: %s", status, b[:min(len(b), 300)])
+		}
 	default:
 		w.ok++
 		w.hist.record(t1.Sub(t0))

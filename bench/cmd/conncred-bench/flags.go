@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/conncred/conncred/bench/loadgen"
+	"github.com/conncred/conncred/internal/benchnode"
 )
 
 // config is the command line.
@@ -36,6 +37,11 @@ type config struct {
 	credentials string
 	serverPID   int
 	allowRemote bool
+	// --hydra-admin: the target is an Ory Hydra (or a server with its
+	// admin API), driven with ES256 private_key_jwt assertions.
+	hydraAdmin string
+	tokenPath  string
+	audience   string
 
 	mode         string
 	creds        int
@@ -54,6 +60,7 @@ type config struct {
 	jsonOut    bool
 	chart      string
 	chartWith  multiFlag
+	compare    multiFlag
 	cpuprofile string
 	keep       bool
 }
@@ -73,6 +80,8 @@ Start the server(s) here:
   conncred-bench --serve [--db postgres://...] [--nodes 2] [flags]
 Or drive a running server on this machine:
   conncred-bench --target https://127.0.0.1:8443 --ca ca.pem --credentials admin-credential.json [--server-pid PID] [flags]
+Or drive a running Ory Hydra's token endpoint with ES256 private_key_jwt assertions:
+  conncred-bench --target https://127.0.0.1:4444 --hydra-admin https://127.0.0.1:4445 --ca ca.pem [--server-pid PID] [flags]
 
 Examples:
   conncred-bench --serve -d 10s
@@ -81,6 +90,7 @@ Examples:
   conncred-bench --serve --http 1.1 --client raw -c 64
   conncred-bench --serve --sweep 1,2,4,8,16,32,64 -d 5s --chart sweep.png
   conncred-bench --serve --scale 1000,1000000
+  conncred-bench --compare results/hydra-conncred.json --compare results/hydra.json
 
 Flags:
 `
@@ -103,6 +113,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.ca, "ca", "", "CA certificate (PEM) the target's certificate chains to (--target)")
 	fs.StringVar(&c.credentials, "credentials", "", "admin credential file {clientId, clientSecret} (--target)")
 	fs.IntVar(&c.serverPID, "server-pid", 0, "the target's process id, to report its CPU and peak RSS (--target)")
+	fs.StringVar(&c.hydraAdmin, "hydra-admin", "", "the target is an Ory Hydra v2 whose admin API is at this URL: register --creds OAuth2 clients there (private_key_jwt, ES256, as Hydra has no EdDSA) and drive its token endpoint with their assertions (--target, token mode)")
+	fs.StringVar(&c.tokenPath, "token-path", "", "the token endpoint's path (default /auth/v1/token, or "+loadgen.HydraTokenPath+" with --hydra-admin)")
+	fs.StringVar(&c.audience, "audience", "", "the aud of ES256 assertions (--hydra-admin; default: the target's URL and --token-path)")
 	fs.BoolVar(&c.allowRemote, "allow-remote", false, "allow a target or database that is not on a loopback address")
 	fs.StringVar(&c.mode, "mode", "token", "token: POST /auth/v1/token with a fresh assertion each; api: GET /api/v1/auth/introspect with bearer tokens")
 	fs.IntVar(&c.creds, "creds", 1, "credentials to create and use round-robin")
@@ -122,6 +135,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.chart, "chart", "", "write a PNG chart of throughput and ratio to the ceiling against concurrency")
 	fs.BoolVar(&c.chartOnly, "chart-only", false, "draw --chart from the --chart-with reports alone, without running a load")
 	fs.Var(&c.chartWith, "chart-with", "a JSON report of an earlier run to draw on the same chart (repeatable)")
+	fs.Var(&c.compare, "compare", "instead of load: given twice, two JSON reports (base, then other) to print side by side, other's throughput and server CPU per request as ratios of base's")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "record the server processes with `perf record -g` over each measured window into FILE (FILE.c<N> per sweep point)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temp data dirs and server logs (--serve)")
 	scale := fs.String("scale", "", "instead of load: for each comma-separated count, e.g. 1000,1000000, a fresh SQLite server prefilled with that many credentials, and the latency of get, list, rotate and token exchange in it (--serve)")
@@ -152,6 +166,15 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	} else {
 		c.sweep = []int{c.concurrency}
 	}
+	if c.tokenPath == "" {
+		c.tokenPath = benchnode.TokenPath
+		if c.hydraAdmin != "" {
+			c.tokenPath = loadgen.HydraTokenPath
+		}
+	}
+	if c.audience == "" && c.hydraAdmin != "" {
+		c.audience = strings.TrimRight(c.target, "/") + c.tokenPath
+	}
 	if c.perConnector == 0 {
 		c.perConnector = 10
 		if c.serve {
@@ -163,6 +186,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 
 func (c *config) validate() error {
 	switch {
+	case len(c.compare) > 0:
+		if len(c.compare) != 2 {
+			return errors.New("--compare takes exactly two reports: --compare BASE.json --compare OTHER.json")
+		}
+		return nil
 	case c.chartOnly:
 		if c.chart == "" || len(c.chartWith) == 0 {
 			return errors.New("--chart-only needs --chart and at least one --chart-with")
@@ -174,7 +202,13 @@ func (c *config) validate() error {
 		return errors.New("--scale needs --serve on SQLite (no --db), and --scale-reps between 1 and 100000")
 	case c.serve == (c.target != ""):
 		return errors.New("give either --serve or --target")
-	case c.target != "" && c.credentials == "":
+	case c.hydraAdmin != "" && (c.target == "" || c.mode != string(loadgen.ModeToken)):
+		return errors.New("--hydra-admin needs --target (Hydra's public URL) and token mode")
+	case c.audience != "" && c.hydraAdmin == "":
+		return errors.New("--audience is for ES256 assertions (--hydra-admin); conncred's aud follows the client id")
+	case !strings.HasPrefix(c.tokenPath, "/"):
+		return fmt.Errorf("--token-path %q must start with /", c.tokenPath)
+	case c.target != "" && c.hydraAdmin == "" && c.credentials == "":
 		return errors.New("--target needs --credentials (the admin credential file)")
 	case c.mode != string(loadgen.ModeToken) && c.mode != string(loadgen.ModeAPI):
 		return fmt.Errorf("--mode must be token or api, not %q", c.mode)
@@ -208,6 +242,11 @@ func (c *config) validate() error {
 		if c.target != "" {
 			if err := loadgen.CheckLoopback(c.target); err != nil {
 				return fmt.Errorf("--target: %w (pass --allow-remote if you mean it)", err)
+			}
+		}
+		if c.hydraAdmin != "" {
+			if err := loadgen.CheckLoopback(c.hydraAdmin); err != nil {
+				return fmt.Errorf("--hydra-admin: %w (pass --allow-remote if you mean it)", err)
 			}
 		}
 		if c.db != "" {

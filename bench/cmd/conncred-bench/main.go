@@ -44,6 +44,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.chartOnly {
 		return writeChart(cfg, nil)
 	}
+	if len(cfg.compare) > 0 {
+		return compare(cfg.compare[0], cfg.compare[1], stdout)
+	}
 
 	// The ceiling first, on an idle machine: nothing else is running yet.
 	logf("measuring the Ed25519 ceiling (%s each for sign and verify on every core)...", cfg.ceilingTime)
@@ -72,7 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	for _, conc := range cfg.sweep {
 		load := loadgen.Load{
-			Mode: loadgen.Mode(cfg.mode), Targets: env.targets, Signers: env.signers, Tokens: env.tokens,
+			Mode: loadgen.Mode(cfg.mode), Targets: env.targets, Signers: env.signers, Tokens: env.tokens, TokenPath: cfg.tokenPath,
 			Concurrency: conc, Warmup: cfg.warmup, Duration: cfg.duration,
 			ServerPIDs: env.pids, Progress: stderr,
 		}
@@ -118,6 +121,10 @@ func scenario(cfg *config, env *env) loadgen.Scenario {
 		Label: cfg.label, Mode: loadgen.Mode(cfg.mode), Server: env.server, Nodes: len(env.targets),
 		Credentials: cfg.creds, HTTP: "HTTP/" + cfg.http, TLS: strings.HasPrefix(env.targets[0].URL, "https://"), Client: cfg.client,
 		ClientLocal: !cfg.clientRemote, Warmup: cfg.warmup.String(), Duration: cfg.duration.String(),
+		TokenPath: cfg.tokenPath, Assertion: "EdDSA",
+	}
+	if cfg.hydraAdmin != "" {
+		s.Assertion = "ES256"
 	}
 	if s.Label == "" {
 		s.Label = env.server
@@ -176,17 +183,39 @@ func (e *env) measure(ctx context.Context, cfg *config, load loadgen.Load) (load
 	return res, nil
 }
 
+// readReport reads a JSON report of an earlier run.
+func readReport(path string) (loadgen.Report, error) {
+	var r loadgen.Report
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return r, err
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return r, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
+}
+
+// compare prints the reports at basePath and otherPath side by side.
+func compare(basePath, otherPath string, w io.Writer) error {
+	base, err := readReport(basePath)
+	if err != nil {
+		return err
+	}
+	other, err := readReport(otherPath)
+	if err != nil {
+		return err
+	}
+	return loadgen.Compare(w, base, other)
+}
+
 // writeChart draws the --chart-with reports and rep, if not nil.
 func writeChart(cfg *config, rep *loadgen.Report) error {
 	reports := []loadgen.Report{}
 	for _, f := range cfg.chartWith {
-		b, err := os.ReadFile(f)
+		r, err := readReport(f)
 		if err != nil {
 			return err
-		}
-		var r loadgen.Report
-		if err := json.Unmarshal(b, &r); err != nil {
-			return fmt.Errorf("%s: %w", f, err)
 		}
 		reports = append(reports, r)
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/conncred/conncred/bench/loadgen"
+	"github.com/conncred/conncred/bench/loadgen/loadgentest"
 	"github.com/conncred/conncred/internal/benchnode/benchnodetest"
 )
 
@@ -133,6 +134,12 @@ func TestFlagsRefuse(t *testing.T) {
 		"raw client over HTTP/2":   {"--serve", "--client", "raw"},
 		"unknown client":           {"--serve", "--client", "curl", "--http", "1.1"},
 		"plain on a target":        {"--target", "http://127.0.0.1:1", "--credentials", "x", "--plain", "--http", "1.1"},
+		"hydra without a target":   {"--serve", "--hydra-admin", "https://127.0.0.1:2"},
+		"hydra in api mode":        {"--target", "https://127.0.0.1:1", "--hydra-admin", "https://127.0.0.1:2", "--mode", "api"},
+		"remote hydra admin":       {"--target", "https://127.0.0.1:1", "--hydra-admin", "https://10.1.2.3:4445"},
+		"audience for conncred":    {"--serve", "--audience", "https://127.0.0.1:1/auth/v1/token"},
+		"relative token path":      {"--serve", "--token-path", "auth/v1/token"},
+		"compare one report":       {"--compare", "a.json"},
 	} {
 		var errOut bytes.Buffer
 		if _, err := parseFlags(args, &errOut); err == nil {
@@ -143,6 +150,14 @@ func TestFlagsRefuse(t *testing.T) {
 	if err != nil || c.perConnector != 10 {
 		t.Errorf("--allow-remote: %v, per connector %v", err, c)
 	}
+	c, err = parseFlags([]string{"--target", "https://127.0.0.1:4444/", "--hydra-admin", "https://127.0.0.1:4445"}, &bytes.Buffer{})
+	if err != nil || c.tokenPath != "/oauth2/token" || c.audience != "https://127.0.0.1:4444/oauth2/token" {
+		t.Errorf("--hydra-admin: %v, token path %q, audience %q", err, c.tokenPath, c.audience)
+	}
+	c, err = parseFlags([]string{"--serve"}, &bytes.Buffer{})
+	if err != nil || c.tokenPath != "/auth/v1/token" || c.audience != "" {
+		t.Errorf("--serve: %v, token path %q, audience %q", err, c.tokenPath, c.audience)
+	}
 	c, err = parseFlags([]string{"--serve", "--scale", "1000, 1000000"}, &bytes.Buffer{})
 	if err != nil || !slices.Equal(c.scale, []int{1000, 1000000}) || c.scaleReps != 300 {
 		t.Errorf("--scale: %v, %+v", err, c)
@@ -150,5 +165,57 @@ func TestFlagsRefuse(t *testing.T) {
 	c, err = parseFlags([]string{"--serve", "--db", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "--nodes", "2"}, &bytes.Buffer{})
 	if err != nil || c.perConnector != 1000 || len(c.sweep) != 1 || c.sweep[0] != 32 {
 		t.Errorf("serve on local PostgreSQL: %v, %+v", err, c)
+	}
+}
+
+// TestHydraTarget drives the Hydra fake end to end: clients registered
+// through its admin API, ES256 assertions to its token endpoint, and a
+// report that says so.
+func TestHydraTarget(t *testing.T) {
+	fake := loadgentest.NewOAuth2(t)
+	var out, errOut bytes.Buffer
+	args := []string{"--target", fake.URL, "--hydra-admin", fake.URL, "--ca", fake.CAFile, "--creds", "2",
+		"--ceiling-time", "50ms", "--warmup", "100ms", "-d", "300ms", "-c", "2", "--label", "hydra", "--json"}
+	if err := run(context.Background(), args, &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	var rep loadgen.Report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	s := rep.Scenario
+	if s.Assertion != "ES256" || s.TokenPath != "/oauth2/token" || s.Label != "hydra" || len(rep.Results) != 1 {
+		t.Fatalf("report: %+v", rep)
+	}
+	if res := rep.Results[0]; res.Errors != nil || fake.Clients() != 2 || fake.Refused.Load() != 0 || fake.Exchanges.Load() == 0 {
+		t.Fatalf("result %+v; %d clients, %d refused, %d issued", res, fake.Clients(), fake.Refused.Load(), fake.Exchanges.Load())
+	}
+
+	out.Reset()
+	if err := rep.WriteText(&out); err != nil || !strings.Contains(out.String(), "POST /oauth2/token, fresh ES256 assertion") {
+		t.Errorf("table: %v\n%s", err, out.String())
+	}
+
+	// The report against itself: every ratio is 1.
+	path := filepath.Join(t.TempDir(), "hydra.json")
+	b, _ := json.Marshal(rep)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"--compare", path, "--compare", path}, &out, &errOut); err != nil {
+		t.Fatalf("--compare: %v\n%s", err, errOut.String())
+	}
+	// A loaded machine may complete no request in 300 ms: then the ratio
+	// is "-", never a number.
+	wantRatio := "1.000"
+	if rep.Results[0].OK == 0 {
+		wantRatio = "-"
+	}
+	if !strings.Contains(out.String(), "other: hydra (") || !strings.Contains(out.String(), wantRatio) {
+		t.Errorf("comparison:\n%s", out.String())
+	}
+	if err := run(context.Background(), []string{"--compare", path, "--compare", path + ".missing"}, &out, &errOut); err == nil {
+		t.Error("--compare with a missing report: no error")
 	}
 }

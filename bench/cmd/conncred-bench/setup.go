@@ -19,7 +19,7 @@ type env struct {
 	targets []loadgen.Target
 	pids    []int
 	nodes   []*benchnode.Node
-	signers []*benchnode.Signer
+	signers []loadgen.Asserter
 	tokens  []string
 	close   func()
 }
@@ -93,6 +93,19 @@ func setUp(ctx context.Context, cfg *config, logf func(string, ...any)) (*env, e
 		if cfg.serverPID > 0 {
 			e.pids = []int{cfg.serverPID}
 		}
+		if cfg.hydraAdmin != "" {
+			// Hydra's clients are registered through its admin API, with
+			// the target's CA; no conncred admin is involved.
+			logf("registering %d OAuth2 client(s) (private_key_jwt, ES256) at %s...", cfg.creds, cfg.hydraAdmin)
+			clients, err := loadgen.HydraClients(ctx, t.Client, cfg.hydraAdmin, cfg.audience, cfg.creds)
+			if err != nil {
+				return e, err
+			}
+			for _, c := range clients {
+				e.signers = append(e.signers, c)
+			}
+			return e, nil
+		}
 		if admin, err = benchnode.LoadCredential(cfg.credentials); err != nil {
 			return e, err
 		}
@@ -107,16 +120,18 @@ func setUp(ctx context.Context, cfg *config, logf func(string, ...any)) (*env, e
 	if err != nil {
 		return e, err
 	}
+	signers := make([]*benchnode.Signer, 0, len(creds))
 	for _, c := range creds {
 		s, err := benchnode.NewSigner(c)
 		if err != nil {
 			return e, err
 		}
+		signers = append(signers, s)
 		e.signers = append(e.signers, s)
 	}
 	if cfg.mode == string(loadgen.ModeAPI) {
 		logf("getting an access token for each credential...")
-		if e.tokens, err = tokens(ctx, e.targets, e.signers); err != nil {
+		if e.tokens, err = tokens(ctx, e.targets, signers); err != nil {
 			return e, err
 		}
 	}
