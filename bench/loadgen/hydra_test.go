@@ -28,7 +28,10 @@ func TestES256Signer(t *testing.T) {
 	jwk := s.PublicJWK()
 	x, _ := base64.RawURLEncoding.DecodeString(jwk["x"])
 	y, _ := base64.RawURLEncoding.DecodeString(jwk["y"])
-	pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}
+	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+	if err != nil {
+		t.Fatalf("the JWK's coordinates: %v", err)
+	}
 	if jwk["kty"] != "EC" || jwk["crv"] != "P-256" || jwk["alg"] != "ES256" || jwk["kid"] == "" {
 		t.Fatalf("jwk %v", jwk)
 	}
