@@ -108,9 +108,9 @@ admin="${HYDRA_ADMIN_PORT:-14445}"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
   -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
   -keyout "$scratch/tls-key.pem" -out "$scratch/tls-cert.pem" 2>/dev/null
-export DSN="sqlite://$scratch/hydra.sqlite?_fk=true&_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000"
-"$hydra" migrate sql -e --yes > "$scratch/migrate.log" 2>&1 || { cat "$scratch/migrate.log" >&2; exit 1; }
-SECRETS_SYSTEM=$(openssl rand -hex 16) URLS_SELF_ISSUER="https://127.0.0.1:$public" \
+dsn="sqlite://$scratch/hydra.sqlite?_fk=true&_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000"
+DSN=$dsn "$hydra" migrate sql -e --yes > "$scratch/migrate.log" 2>&1 || { cat "$scratch/migrate.log" >&2; exit 1; }
+DSN=$dsn SECRETS_SYSTEM=$(openssl rand -hex 16) URLS_SELF_ISSUER="https://127.0.0.1:$public" \
   SERVE_PUBLIC_HOST=127.0.0.1 SERVE_PUBLIC_PORT="$public" SERVE_ADMIN_HOST=127.0.0.1 SERVE_ADMIN_PORT="$admin" \
   SERVE_TLS_ENABLED=true SERVE_TLS_CERT_PATH="$scratch/tls-cert.pem" SERVE_TLS_KEY_PATH="$scratch/tls-key.pem" \
   LOG_LEVEL=warn SQA_OPT_OUT=true "$hydra" serve all --sqa-opt-out > "$scratch/hydra.log" 2>&1 &
