@@ -1,6 +1,11 @@
 // Package loadgen drives a conncred server with token exchanges or
 // authenticated API calls and measures it against the ceiling its
-// cryptography sets. cmd/conncred-bench is its command line.
+// cryptography sets; it drives another OAuth2 server's token endpoint (Ory
+// Hydra's) the same way, for a comparison in the same run.
+// cmd/conncred-bench is its command line. It lives in the bench module so
+// the product's module does not carry its dependencies (the chart's
+// golang.org/x/image); it reaches conncred through internal/benchnode and
+// the conncred.Store interface, never through a store's package.
 package loadgen
 
 import (
