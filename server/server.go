@@ -108,6 +108,9 @@ type Config struct {
 	// Console makes the web console's login links (console_links.go);
 	// nil: that route answers UNIMPLEMENTED.
 	Console *console.Service
+	// ConsolePages, when set, is the web console's pages (package
+	// webconsole), served at /console/ (console.go); nil: no pages.
+	ConsolePages http.Handler
 }
 
 func (c *Config) setDefaults() {
@@ -194,6 +197,7 @@ func (s *Server) routes() {
 	s.dpopRoutes()
 	s.webhookRoutes()
 	s.consoleRoutes()
+	s.consolePageRoutes()
 }
 
 // handle registers h for pattern, behind bearer authentication when authn.

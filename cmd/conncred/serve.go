@@ -299,6 +299,8 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	}
 	defer stopConsole()
 	scfg := server.Config{Console: csvc, DPoP: dv, DPoPPolicy: dp, Baton: bsvc, Lifecycle: life, Personal: pers, Policy: pol, MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog, Federation: fed, Webhooks: wh, Wfe: wsvc}
+	// The web console's pages, signing in through the same Service.
+	scfg.ConsolePages = consoleWeb(csvc, auth, consoleWings{Baton: bsvc, Lifecycle: life, Policy: pol, Webhooks: wh, Personal: pers, Federation: fed}, log)
 	if met != nil {
 		scfg.Observer = met
 	}
