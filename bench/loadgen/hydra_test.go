@@ -134,16 +134,19 @@ func TestRunAgainstHydra(t *testing.T) {
 			}
 			res, err := loadgen.Run(context.Background(), loadgen.Load{
 				Mode: loadgen.ModeToken, Targets: []loadgen.Target{target}, Signers: signers, TokenPath: loadgen.HydraTokenPath,
-				Concurrency: 3, Warmup: 100 * time.Millisecond, Duration: 500 * time.Millisecond,
+				Concurrency: 3, Duration: time.Second,
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.OK == 0 || res.OK != res.Requests || res.Errors != nil || fake.Refused.Load() != 0 {
-				t.Fatalf("ok %d of %d, errors %v (%s), refused %d", res.OK, res.Requests, res.Errors, res.FirstError, fake.Refused.Load())
+			// What the fake saw is the check: Run waits for every request
+			// it sent, while a loaded machine may finish none inside the
+			// window.
+			if fake.Exchanges.Load() == 0 || fake.Refused.Load() != 0 {
+				t.Fatalf("fake issued %d tokens, refused %d (%s)", fake.Exchanges.Load(), fake.Refused.Load(), res.FirstError)
 			}
-			if fake.Exchanges.Load() < res.OK {
-				t.Errorf("fake issued %d tokens, result counts %d", fake.Exchanges.Load(), res.OK)
+			if res.OK != res.Requests || res.Errors != nil || fake.Exchanges.Load() < res.OK {
+				t.Errorf("ok %d of %d, errors %v; fake issued %d", res.OK, res.Requests, res.Errors, fake.Exchanges.Load())
 			}
 		})
 	}
@@ -163,13 +166,18 @@ func TestHydraWrongAudience(t *testing.T) {
 	}
 	res, err := loadgen.Run(context.Background(), loadgen.Load{
 		Mode: loadgen.ModeToken, Targets: []loadgen.Target{{URL: fake.URL, Client: hc}}, Signers: []loadgen.Asserter{clients[0]},
-		TokenPath: loadgen.HydraTokenPath, Concurrency: 1, Duration: 300 * time.Millisecond,
+		TokenPath: loadgen.HydraTokenPath, Concurrency: 1, Duration: time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.OK != 0 || res.Errors["401"] == 0 || !strings.Contains(res.FirstError, "status 401") || !strings.Contains(res.FirstError, "aud") {
-		t.Fatalf("ok %d, errors %v, first %q; want only 401s naming aud", res.OK, res.Errors, res.FirstError)
+	if fake.Refused.Load() == 0 || fake.Exchanges.Load() != 0 || res.OK != 0 {
+		t.Fatalf("fake refused %d, issued %d; result ok %d", fake.Refused.Load(), fake.Exchanges.Load(), res.OK)
+	}
+	// A loaded machine may finish no request inside the window; those it
+	// finished are counted by status, the first with the refusal's body.
+	if res.Requests > 0 && (res.Errors["401"] != res.Requests || !strings.Contains(res.FirstError, "status 401") || !strings.Contains(res.FirstError, "aud")) {
+		t.Fatalf("errors %v of %d, first %q; want only 401s naming aud", res.Errors, res.Requests, res.FirstError)
 	}
 }
 
