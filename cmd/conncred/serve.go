@@ -281,7 +281,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		met.WatchBaton(func() metrics.BatonStats { return metrics.BatonStats(bsvc.Metrics()) })
 	}
 
-	pol, stopPolicy, err := startPolicy(ctx, cfg.Policy, cfg.MaxCredentialLifetime, rawStore, auth, met, log)
+	pol, stopPolicy, err := startPolicy(ctx, cfg.Policy, cfg.MaxCredentialLifetime, rawStore, auth, life, met, log)
 	if err != nil {
 		return err
 	}
