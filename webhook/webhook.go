@@ -50,6 +50,7 @@ const (
 	maxURL                       = 2048
 	defaultMaxAttempts           = 8
 	defaultUsedAfterRevokeWindow = time.Hour
+	defaultTrustUsedWindow       = time.Hour
 )
 
 // EventTypes lists every type an endpoint may subscribe to.
