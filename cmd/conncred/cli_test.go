@@ -85,7 +85,9 @@ func newCLIEnv(t *testing.T) *cliEnv {
 		t.Fatal(err)
 	}
 	hooks := webhook.New(webhook.Config{Targets: webhook.TargetPolicy{AllowLoopbackHTTP: true}}, st, keys, a, nil)
-	srv := httptest.NewUnstartedServer(server.New(server.Config{Federation: fed, Lifecycle: life, Personal: personal.New(a, st, life), Baton: bs, DPoP: ver, DPoPPolicy: pol, Policy: policies, Webhooks: hooks}, a, slog.New(slog.DiscardHandler)))
+	pers := personal.New(a, st, life)
+	a.SetRoleSource(pers)
+	srv := httptest.NewUnstartedServer(server.New(server.Config{Federation: fed, Lifecycle: life, Personal: pers, Baton: bs, DPoP: ver, DPoPPolicy: pol, Policy: policies, Webhooks: hooks}, a, slog.New(slog.DiscardHandler)))
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.StartTLS()

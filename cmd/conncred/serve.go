@@ -244,6 +244,8 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	var pers *personal.Service
 	if pstore, ok := personal.AsStore(store); ok {
 		pers = personal.New(auth, pstore, life)
+		// Their scopedRoles: a read-only client changes nothing.
+		auth.SetRoleSource(pers)
 	}
 	var fed *federation.Service
 	if hasTrusts {
