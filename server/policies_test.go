@@ -28,6 +28,9 @@ func withPolicy(t testing.TB, cfg *Config, a *authority.Authority, st policy.Sto
 	cfg.Policy = p
 	a.SetLifetimeLimiter(p)
 	a.SetScopeBindingPolicy(p)
+	if cfg.Lifecycle != nil {
+		cfg.Lifecycle.SetLifetimeLimiter(p)
+	}
 }
 
 // checkPolicyOperations drives the policy routes through their success

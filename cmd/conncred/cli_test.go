@@ -77,6 +77,7 @@ func newCLIEnv(t *testing.T) *cliEnv {
 	}
 	a.SetLifetimeLimiter(policies)
 	a.SetScopeBindingPolicy(policies)
+	life.SetLifetimeLimiter(policies)
 	pol := dpop.NewPolicy(st, a, nil)
 	a.SetBindingPolicy(pol)
 	ver := dpop.NewVerifier(dpop.Config{Window: time.Minute}, st, nil)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/authority"
+	"github.com/conncred/conncred/lifecycle"
 	"github.com/conncred/conncred/metrics"
 	"github.com/conncred/conncred/policy"
 	"github.com/spf13/pflag"
@@ -50,10 +51,11 @@ func (p *policyFlags) defaults(maxLifetime time.Duration) policy.Policy {
 }
 
 // startPolicy makes the policy rules over store, makes every rotate ask
-// them for the connector's maximum lifetime, makes the authority's source
-// checks (guard) also tell them which connectors are heard, and starts the
-// scheduler. The returned function stops it.
-func startPolicy(ctx context.Context, p policyFlags, maxLifetime time.Duration, store conncred.Store, auth *authority.Authority, guard authority.SourceGuard, met *metrics.Metrics, log *slog.Logger) (*policy.Service, func(), error) {
+// them for the connector's maximum lifetime (the new credential's, and the
+// grace of the one it retires), makes the authority's source checks (the
+// lifecycle wing's) also tell them which connectors are heard, and starts
+// the scheduler. The returned function stops it.
+func startPolicy(ctx context.Context, p policyFlags, maxLifetime time.Duration, store conncred.Store, auth *authority.Authority, life *lifecycle.Service, met *metrics.Metrics, log *slog.Logger) (*policy.Service, func(), error) {
 	ps, err := policy.AsStore(store)
 	if err != nil {
 		return nil, nil, err
@@ -68,7 +70,8 @@ func startPolicy(ctx context.Context, p policyFlags, maxLifetime time.Duration, 
 	}
 	auth.SetLifetimeLimiter(svc)
 	auth.SetScopeBindingPolicy(svc)
-	auth.SetSourceGuard(svc.WatchUse(guard))
+	life.SetLifetimeLimiter(svc)
+	auth.SetSourceGuard(svc.WatchUse(life))
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
