@@ -139,8 +139,8 @@ func (s *Service) FlushSeen(ctx context.Context) error {
 
 // offlineAfter is the threshold the pass applies: the policy's, but never
 // under three scheduler intervals, since another node's uses reach the
-// store only at its next pass (Set refuses less; this guards a policy
-// stored before --policy-interval was raised).
+// store only at its next pass (Set refuses less; this raises the serve
+// flags' value, and a policy stored before --policy-interval was raised).
 func (s *Service) offlineAfter(e Effective) time.Duration {
 	if e.OfflineAfter <= 0 {
 		return 0

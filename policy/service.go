@@ -143,10 +143,10 @@ func New(cfg Config, a Authority, st Store, clk clock.Clock) (*Service, error) {
 	if err := checkEffective(resolve(cfg.Defaults)); err != nil {
 		return nil, fmt.Errorf("server default policy: %s", conncred.ErrorMessage(err))
 	}
+	// An offlineAfter under three intervals in the flags is raised to
+	// three by the pass (offlineAfter), not refused: the default 15m must
+	// not stop a server started with a long --policy-interval.
 	s := &Service{cfg: cfg, auth: a, store: st, clock: clk}
-	if err := s.checkOffline(resolve(cfg.Defaults).OfflineAfter); err != nil {
-		return nil, fmt.Errorf("server default policy: %s", conncred.ErrorMessage(err))
-	}
 	if clk == nil {
 		s.clock = clock.Real{}
 	}

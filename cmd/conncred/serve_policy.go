@@ -33,7 +33,7 @@ func (p *policyFlags) flags(fs *pflag.FlagSet) {
 	fs.Var(&p.AutoRevokeAfter, "policy-auto-revoke-after", "server default: a credential with no token exchange for this long is revoked (reason dormant); longer than the dormancy threshold, e.g. 90d (0: never)")
 	fs.BoolVar(&p.RequireDPoP, "policy-require-dpop", false, "server default: every connector credential's token requests must carry a DPoP proof (RFC 9449), unless a policy below sets requireDpop false")
 	p.OfflineAfter = dayDuration(15 * time.Minute)
-	fs.Var(&p.OfflineAfter, "policy-offline-after", "server default: a connector with a baton host not heard (no call with its credentials) for this long gets a connector.offline event, and connector.online when heard again; at least 5m and three --policy-interval (0: not watched)")
+	fs.Var(&p.OfflineAfter, "policy-offline-after", "server default: a connector with a baton host not heard (no call with its credentials) for this long gets a connector.offline event, and connector.online when heard again; at least 5m; raised to three --policy-interval if less (0: not watched)")
 	fs.DurationVar(&p.Interval, "policy-interval", time.Minute, "how often the policy scheduler looks for credentials crossing a threshold (at least 1s)")
 }
 
