@@ -32,6 +32,7 @@ const (
 	ActionReadSettings      Action = "settings:read"  // try a source address against networks (a POST with a body)
 	ActionWritePolicies     Action = "policies:write" // expiry and dormancy policies (package policy)
 	ActionWriteWebhooks     Action = "webhooks:write" // create, delete, test, redeliver webhook endpoints (package webhook)
+	ActionIssueConsoleLink  Action = "console:link"   // ask for a one-time console login link (package console)
 	// ActionSelfCredential is a connector rotating or revoking the
 	// credential its token was minted from: only a connector credential may.
 	ActionSelfCredential Action = "credentials:self"
@@ -39,8 +40,10 @@ const (
 
 // writeActions are the admin actions that change something: what a
 // read-only role may not do.
+// A console login link is one: it makes a record, and opens a session
+// that acts for the admin in pages that may not ask about roles.
 var writeActions = []Action{ActionWriteApps, ActionWriteConnectors, ActionWriteCredentials, ActionWriteAdmins, ActionRotateSigningKeys,
-	ActionControlSyncs, ActionWriteTrusts, ActionWriteSettings, ActionWritePolicies, ActionWriteWebhooks}
+	ActionControlSyncs, ActionWriteTrusts, ActionWriteSettings, ActionWritePolicies, ActionWriteWebhooks, ActionIssueConsoleLink}
 
 // Authorize reports whether the principal in ctx may perform action: nil,
 // or an EUnauthenticated / EPermissionDenied error that says why not. Every
