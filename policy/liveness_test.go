@@ -54,6 +54,16 @@ func (f *fixture) liveness(t *testing.T, connectorID string) []string {
 	return out
 }
 
+// step moves the clock n scheduler intervals of one minute, one at a
+// time, waiting for each pass: a longer jump would fire the ticker more
+// than once and let the loop make passes nobody waits for.
+func step(f *fixture, next func(), n int) {
+	for range n {
+		f.clock.Advance(time.Minute)
+		next()
+	}
+}
+
 func equal(t *testing.T, what string, got, want []string) {
 	t.Helper()
 	if strings.Join(got, "|") != strings.Join(want, "|") {
@@ -120,8 +130,7 @@ func TestConnectorSilentWhileServerDown(t *testing.T) {
 	lost, lostCred := f.watched(t)
 	next, stop := f.runLoop(t)
 	next()
-	f.clock.Advance(5 * time.Minute)
-	next()
+	step(f, next, 5) // to +5m
 	f.hear(t, backCred)
 	f.hear(t, lostCred) // heard at +5m; no pass wrote it before the stop
 	stop()
@@ -153,8 +162,7 @@ func TestConnectorSilentWhileServerDown(t *testing.T) {
 	f.start(t, cfg)
 	next, _ = f.runLoop(t)
 	next()
-	f.clock.Advance(20 * time.Minute)
-	next()
+	step(f, next, 20)
 	equal(t, "after another restart", f.liveness(t, lost.ID), []string{"connector.offline +3h15m0s"})
 }
 
@@ -221,11 +229,9 @@ func TestConnectorWebhook(t *testing.T) {
 	next, _ := f.runLoop(t)
 	next()
 	heardAt := t0
-	f.clock.Advance(6 * time.Minute)
-	next()
+	step(f, next, 6)
 	f.hear(t, cred)
-	f.clock.Advance(time.Minute)
-	next()
+	step(f, next, 1)
 	deliverAll(t, hooks)
 	off, on := rcv.ofType("/c", webhook.EventConnectorOffline), rcv.ofType("/c", webhook.EventConnectorOnline)
 	if len(off) != 1 || len(on) != 1 {
