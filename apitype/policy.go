@@ -24,8 +24,11 @@ type Policy struct {
 	AutoRevokeAfter   *Duration   `json:"autoRevokeAfter,omitempty"`
 	// RequireDPoP: token requests of the connector credentials below must
 	// carry a DPoP proof, besides those whose own flag says so.
-	RequireDPoP *bool      `json:"requireDpop,omitempty"`
-	UpdatedAt   *time.Time `json:"updatedAt,omitempty"`
+	RequireDPoP *bool `json:"requireDpop,omitempty"`
+	// OfflineAfter: a connector with a baton host not heard for this long
+	// gets a connector.offline event ("0s": not watched).
+	OfflineAfter *Duration  `json:"offlineAfter,omitempty"`
+	UpdatedAt    *time.Time `json:"updatedAt,omitempty"`
 }
 
 // EffectivePolicy is how a scope's policy resolves for the credentials
@@ -37,6 +40,7 @@ type EffectivePolicy struct {
 	DormancyThreshold Duration          `json:"dormancyThreshold"`
 	AutoRevokeAfter   Duration          `json:"autoRevokeAfter"`
 	RequireDPoP       bool              `json:"requireDpop"`
+	OfflineAfter      Duration          `json:"offlineAfter"`
 	From              map[string]string `json:"from"`
 }
 

@@ -123,6 +123,7 @@ type Authority struct {
 	binding   atomic.Pointer[bindingPolicyBox] // binding.go
 	limiter   atomic.Pointer[limiterBox]       // wing_policy.go
 	scopeDPoP atomic.Pointer[scopeBindingBox]  // wing_policy.go
+	roles     atomic.Pointer[RoleSource]       // authorize.go
 
 	closeOnce sync.Once
 	stop      context.CancelFunc

@@ -16,6 +16,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/conncred/conncred"
@@ -120,6 +121,7 @@ type Service struct {
 	store   Store
 	clock   clock.Clock
 	sources *sourceCache
+	limiter atomic.Pointer[limiterBox] // rotate.go
 }
 
 // New returns a Service. store is usually the same database as the

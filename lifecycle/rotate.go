@@ -85,7 +85,7 @@ func (s *Service) Rotate(ctx context.Context, req RotateRequest) (Rotated, error
 	if req.RetirePreviousAfter == 0 && req.RetireCredentialID != "" {
 		return Rotated{}, conncred.Errorf(conncred.EInvalid, "retireCredentialId needs retirePreviousAfter (how long it keeps working, e.g. \"24h\")")
 	}
-	if err := s.checkGrace("retirePreviousAfter", req.RetirePreviousAfter); err != nil {
+	if err := s.checkGrace(ctx, "retirePreviousAfter", req.RetirePreviousAfter, req.AppID, req.ConnectorID); err != nil {
 		return Rotated{}, err
 	}
 	return s.rotate(ctx, req.AppID, req.ConnectorID, req.Options, req.PublicKey, req.RetirePreviousAfter, req.RetireCredentialID, "")
@@ -111,9 +111,18 @@ func (s *Service) SelfRotate(ctx context.Context, req SelfRotateRequest) (Rotate
 	}
 	grace := req.Grace
 	if grace == 0 {
+		// The server's default, not the caller's ask: under a policy
+		// that lets credentials live less, the policy's maximum.
+		max, _, err := s.maxLifetime(ctx, p.AppID, p.ConnectorID)
+		if err != nil {
+			return Rotated{}, err
+		}
 		grace = s.cfg.DefaultGrace
+		if max > 0 && grace > max {
+			grace = max
+		}
 	}
-	if err := s.checkGrace("grace", grace); err != nil {
+	if err := s.checkGrace(ctx, "grace", grace, p.AppID, p.ConnectorID); err != nil {
 		return Rotated{}, err
 	}
 	return s.rotate(ctx, p.AppID, p.ConnectorID, req.Options, req.PublicKey, grace, p.CredentialID, AuditCredentialSelf)
@@ -127,14 +136,55 @@ func (s *Service) SelfRevoke(ctx context.Context) (conncred.Credential, error) {
 	return s.auth.RevokeOwn(ctx)
 }
 
-func (s *Service) checkGrace(field string, d time.Duration) error {
+// checkGrace refuses a grace that is negative, longer than the server
+// allows (Config.MaxGrace), or longer than the connector's policy lets a
+// new credential live: a retiring credential would then outlive any
+// credential the policy allows, which the policy exists to prevent.
+func (s *Service) checkGrace(ctx context.Context, field string, d time.Duration, appID, connectorID string) error {
 	switch {
 	case d < 0:
 		return conncred.Errorf(conncred.EInvalid, "%s must be a positive duration such as \"24h\"", field)
 	case d > s.cfg.MaxGrace:
 		return conncred.Errorf(conncred.EInvalid, "%s of %s is longer than this server allows (%s)", field, d, s.cfg.MaxGrace)
 	}
-	return nil
+	if d == 0 {
+		return nil
+	}
+	max, from, err := s.maxLifetime(ctx, appID, connectorID)
+	if err != nil || max <= 0 || d <= max {
+		return err
+	}
+	return conncred.Errorf(conncred.EInvalid, "%s of %s is longer than %s allows a credential of this connector to live (%s): the credential it retires would outlive any new one; ask for %s or less",
+		field, d, from, max, max)
+}
+
+// LifetimeLimiter is authority.LifetimeLimiter (package policy implements
+// it): the longest a new credential of a connector may live, 0 for no
+// limit, and the words that name where that was set.
+type LifetimeLimiter interface {
+	MaxLifetime(ctx context.Context, appID, connectorID string) (time.Duration, string, error)
+}
+
+type limiterBox struct{ l LifetimeLimiter }
+
+// maxLifetime asks the limiter, if any (0: no limit).
+func (s *Service) maxLifetime(ctx context.Context, appID, connectorID string) (time.Duration, string, error) {
+	b := s.limiter.Load()
+	if b == nil {
+		return 0, "", nil
+	}
+	return b.l.MaxLifetime(ctx, appID, connectorID)
+}
+
+// SetLifetimeLimiter caps the grace of every rotate (retirePreviousAfter
+// and a self-rotation's grace) at the connector's maximum credential
+// lifetime. Set it before serving; nil: only Config.MaxGrace applies.
+func (s *Service) SetLifetimeLimiter(l LifetimeLimiter) {
+	if l == nil {
+		s.limiter.Store(nil)
+		return
+	}
+	s.limiter.Store(&limiterBox{l})
 }
 
 // rotate issues the credential through the authority with an insert that

@@ -18,7 +18,7 @@ func (m *Metrics) Policy() policy.Observer {
 		}, []string{"outcome"}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "policy_events_total",
-			Help: "Policy events this node recorded (each event is recorded once across all nodes), by kind: credential.expiring, credential.expired, credential.dormant, credential.auto_revoked.",
+			Help: "Policy events this node recorded (each event is recorded once across all nodes), by kind: credential.expiring, credential.expired, credential.dormant, credential.auto_revoked, connector.offline, connector.online.",
 		}, []string{"kind"}),
 		scanned: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "policy_scheduler_credentials",

@@ -10,13 +10,11 @@
 // per-credential source limit (enforced there, at the token exchange and on
 // every call); scopedRoles is kept so that a get answers what was set.
 //
-// scopedRoles reduce a client's permissions to the named roles, AND'ed with
-// its owner's. conncred has two roles, admin and connector, and a personal
-// client's owner is an admin: the only reduction conncred can honour is
-// "admin" itself (no reduction). A connector's permissions belong to one
-// connector, which a personal client does not name, so "connector" and any
-// other role are refused with a 400 rather than silently widened or
-// ignored.
+// scopedRoles reduce a client's permissions to the named roles, never
+// beyond its creator's (roles.go): system:viewer, ConductorOne's Read-Only
+// Administrator, may read everything and change nothing, which the
+// authority's Authorize enforces on every change (RoleScope is its
+// RoleSource); admin (or none) is every admin permission.
 //
 // It knows nothing of HTTP or SQL: the server calls it, and the stores
 // implement the Store it declares.
@@ -24,7 +22,6 @@ package personal
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/conncred/conncred"
@@ -86,10 +83,6 @@ const (
 	AuditRestricted = "admin.restricted" // created with allowSourceCidr or scopedRoles
 )
 
-// RoleAdmin is the one scoped role conncred can honour on a personal
-// client; see the package comment.
-const RoleAdmin = "admin"
-
 // Client is a personal client: the admin credential and the official
 // fields kept beside it.
 type Client struct {
@@ -123,6 +116,7 @@ type Service struct {
 	auth    Authority
 	store   Store
 	sources SourceCache
+	cache   roleCache // roles.go
 }
 
 // New returns a Service; sources may be nil (no cache to tell).
@@ -134,23 +128,6 @@ func New(a Authority, st Store, sources SourceCache) *Service {
 func AsStore(st conncred.Store) (Store, bool) {
 	ps, ok := st.(Store)
 	return ps, ok
-}
-
-// checkRoles returns roles in canonical form or a 400 saying what conncred
-// can honour.
-func checkRoles(roles []string) ([]string, error) {
-	var out []string
-	for _, r := range roles {
-		n := strings.ToLower(strings.TrimSpace(r))
-		if n != RoleAdmin {
-			return nil, conncred.Errorf(conncred.EInvalid,
-				"scopedRoles: conncred cannot honour %q; its roles are admin and connector, a personal client acts for an admin, and the only role it can be scoped to is \"admin\" (leave scopedRoles empty for the same); for connector access rotate a connector credential instead", trunc(r))
-		}
-		if len(out) == 0 {
-			out = append(out, RoleAdmin)
-		}
-	}
-	return out, nil
 }
 
 func checkCIDRs(cidrs []string) ([]string, error) {

@@ -25,6 +25,9 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (Client, secret
 	if err != nil {
 		return Client{}, secret.Secret{}, err
 	}
+	if err := s.withinCaller(ctx, roles); err != nil {
+		return Client{}, secret.Secret{}, err
+	}
 	c, sec, err := s.auth.IssuePersonalClient(ctx, req.DisplayName, req.Expires, req.ExpiresTime)
 	if err != nil {
 		return Client{}, secret.Secret{}, err
@@ -47,6 +50,7 @@ func (s *Service) restrict(ctx context.Context, id string, cidrs, roles []string
 		}
 	}
 	if len(roles) > 0 {
+		defer s.forgetScope(id)
 		return s.store.SetScopedRoles(ctx, id, roles, now)
 	}
 	return nil
@@ -200,6 +204,9 @@ func (s *Service) Update(ctx context.Context, id string, u Update) (Client, erro
 		if roles, err = checkRoles(u.ScopedRoles); err != nil {
 			return Client{}, err
 		}
+		if err := s.withinCaller(ctx, roles); err != nil {
+			return Client{}, err
+		}
 		changed = append(changed, "scopedRoles")
 	}
 	if len(changed) == 0 {
@@ -223,7 +230,9 @@ func (s *Service) Update(ctx context.Context, id string, u Update) (Client, erro
 		}
 	}
 	if set["scopedRoles"] {
-		if err := s.store.SetScopedRoles(ctx, id, roles, now); err != nil {
+		err := s.store.SetScopedRoles(ctx, id, roles, now)
+		s.forgetScope(id)
+		if err != nil {
 			return Client{}, err
 		}
 	}

@@ -69,6 +69,9 @@ func changedWebhook(scope Scope, appID string, p Policy, at time.Time) webhook.E
 	if p.RequireDPoP != nil {
 		d.Policy[FieldRequireDPoP] = *p.RequireDPoP
 	}
+	if p.OfflineAfter != nil {
+		d.Policy[FieldOfflineAfter] = str(p.OfflineAfter)
+	}
 	data, _ := json.Marshal(d) // maps of strings and bools: cannot fail
 	return webhook.Event{ID: "msg_" + ksuid.New(at), Type: webhook.EventPolicyChanged, Data: data, OccurredAt: at}
 }

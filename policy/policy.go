@@ -44,12 +44,17 @@ type Policy struct {
 	// dpop). A credential's own flag can add the requirement, never lift
 	// one a policy sets.
 	RequireDPoP *bool
-	UpdatedAt   time.Time
+	// OfflineAfter: a connector whose hosts have made no call (Hello,
+	// GetTask, heartbeat, token exchange: any use of its credentials) for
+	// this long gets a connector.offline event, and connector.online when
+	// it is heard again. 0: not watched.
+	OfflineAfter *time.Duration
+	UpdatedAt    time.Time
 }
 
 // Empty reports whether p sets nothing.
 func (p Policy) Empty() bool {
-	return p.MaxLifetime == nil && p.ExpiryWarnings == nil && p.DormancyThreshold == nil && p.AutoRevokeAfter == nil && p.RequireDPoP == nil
+	return p.MaxLifetime == nil && p.ExpiryWarnings == nil && p.DormancyThreshold == nil && p.AutoRevokeAfter == nil && p.RequireDPoP == nil && p.OfflineAfter == nil
 }
 
 // Scope kinds.
@@ -85,10 +90,11 @@ const (
 	FieldDormancyThreshold = "dormancyThreshold"
 	FieldAutoRevokeAfter   = "autoRevokeAfter"
 	FieldRequireDPoP       = "requireDpop"
+	FieldOfflineAfter      = "offlineAfter"
 )
 
 // Fields are the policy's fields in their documented order.
-var Fields = []string{FieldMaxLifetime, FieldExpiryWarnings, FieldDormancyThreshold, FieldAutoRevokeAfter, FieldRequireDPoP}
+var Fields = []string{FieldMaxLifetime, FieldExpiryWarnings, FieldDormancyThreshold, FieldAutoRevokeAfter, FieldRequireDPoP, FieldOfflineAfter}
 
 // Bounds of the values a policy accepts. Past them a value is a mistake
 // (a unit typed wrong, a sign lost), refused with a message that says the
@@ -97,6 +103,10 @@ const (
 	minLifetime = time.Hour
 	minWarning  = time.Minute
 	minDormancy = time.Hour
+	// minOffline leaves room for the write-behind of last-seen times
+	// (flushed once per scheduler interval on every node) and for a
+	// connector's own retries after a network blip.
+	minOffline  = 5 * time.Minute
 	maxDuration = 10 * 366 * 24 * time.Hour // ten years
 	maxWarnings = 8
 	dayDuration = 24 * time.Hour
@@ -110,6 +120,7 @@ type Effective struct {
 	DormancyThreshold time.Duration
 	AutoRevokeAfter   time.Duration
 	RequireDPoP       bool
+	OfflineAfter      time.Duration
 	// From names, per field, the scope that set it ("" when no scope did
 	// and the server's flags gave the value).
 	From map[string]Scope
@@ -162,6 +173,13 @@ func resolve(base Policy, chain ...scoped) Effective {
 		e.RequireDPoP = *p.RequireDPoP
 		return true
 	})
+	pick(FieldOfflineAfter, func(p Policy) bool {
+		if p.OfflineAfter == nil {
+			return false
+		}
+		e.OfflineAfter = *p.OfflineAfter
+		return true
+	})
 	return e
 }
 
@@ -189,6 +207,9 @@ func (p Policy) Validate() error {
 		return err
 	}
 	if err := checkDuration(FieldAutoRevokeAfter, p.AutoRevokeAfter, minDormancy); err != nil {
+		return err
+	}
+	if err := checkDuration(FieldOfflineAfter, p.OfflineAfter, minOffline); err != nil {
 		return err
 	}
 	if p.ExpiryWarnings != nil {

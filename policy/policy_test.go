@@ -216,3 +216,58 @@ func TestMaxLifetimeOnEveryRotatePath(t *testing.T) {
 }
 
 func ptrTime(t time.Time) *time.Time { return &t }
+
+// TestGraceCappedByPolicy: a rotate's grace (the admin's
+// retirePreviousAfter, a self-rotation's grace) may not exceed the
+// connector's maximum credential lifetime: the retiring credential would
+// outlive any new one. The refusal names the limit and changes nothing.
+func TestGraceCappedByPolicy(t *testing.T) {
+	f := newFixture(t, policy.Config{})
+	c := f.connector(t)
+	f.set(t, policy.Scope{Kind: policy.ScopeApp, ID: c.AppID}, policy.Policy{MaxLifetime: dur(2 * day)})
+	lc := lifecycle.New(lifecycle.Config{}, f.auth, f.store, f.clock)
+	lc.SetLifetimeLimiter(f.svc)
+	cr := f.rotate(t, c, 0)
+	spare := f.rotate(t, c, 0) // expires in 48h
+	self := conncred.WithPrincipal(t.Context(), &conncred.Principal{Kind: conncred.KindConnector, AppID: c.AppID, ConnectorID: c.ID, CredentialID: cr.ID})
+	count := func() int {
+		cs, err := f.store.ListCredentials(t.Context(), conncred.CredentialFilter{ConnectorID: c.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(cs)
+	}
+	before := count()
+	for name, do := range map[string]func() error{
+		"overlap rotation": func() error {
+			_, err := lc.Rotate(f.admin, lifecycle.RotateRequest{AppID: c.AppID, ConnectorID: c.ID, RetirePreviousAfter: 3 * day})
+			return err
+		},
+		"self-rotation": func() error {
+			_, err := lc.SelfRotate(self, lifecycle.SelfRotateRequest{Grace: 3 * day})
+			return err
+		},
+	} {
+		err := do()
+		if conncred.ErrorCode(err) != conncred.EInvalid || !strings.Contains(conncred.ErrorMessage(err), "the policy of app "+c.AppID+" allows a credential of this connector to live (48h0m0s)") {
+			t.Errorf("%s with a 72h grace under a 48h policy: %v, want a 400 naming the policy", name, err)
+		}
+	}
+	if got := count(); got != before {
+		t.Errorf("credentials after refused rotates: %d, want %d", got, before)
+	}
+	if _, err := lc.SelfRotate(self, lifecycle.SelfRotateRequest{Grace: day}); err != nil {
+		t.Errorf("self-rotation with a 24h grace under a 48h policy: %v", err)
+	}
+	// The default grace (24h) is the server's, not the caller's: under a
+	// tighter policy it shrinks to the policy's maximum.
+	f.set(t, policy.Scope{Kind: policy.ScopeConnector, ID: c.ID}, policy.Policy{MaxLifetime: dur(12 * time.Hour)})
+	self = conncred.WithPrincipal(t.Context(), &conncred.Principal{Kind: conncred.KindConnector, AppID: c.AppID, ConnectorID: c.ID, CredentialID: spare.ID})
+	r, err := lc.SelfRotate(self, lifecycle.SelfRotateRequest{})
+	if err != nil {
+		t.Fatalf("self-rotation with the default grace under a 12h policy: %v", err)
+	}
+	if len(r.Retired) != 1 || !r.Retired[0].ExpiresAt.Equal(f.clock.Now().Add(12*time.Hour)) {
+		t.Errorf("retired %+v, want %s expiring in 12h (the policy's maximum, not the 24h default)", r.Retired, spare.ID)
+	}
+}

@@ -70,6 +70,13 @@ func (s *Service) Run(ctx context.Context, log *slog.Logger) {
 		}
 		select {
 		case <-ctx.Done():
+			// What this node heard since its last pass, so that a
+			// restart does not lose it.
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := s.FlushSeen(fctx); err != nil {
+				log.Warn("policy scheduler: could not write the connectors heard since the last pass", "err", err)
+			}
 			return
 		case <-t.Chan():
 		}
@@ -79,6 +86,7 @@ func (s *Service) Run(ctx context.Context, log *slog.Logger) {
 // Pass is what one RunOnce did.
 type Pass struct {
 	Credentials int            // unrevoked connector credentials looked at
+	Connectors  int            // connectors with hosts looked at (liveness.go)
 	Emitted     map[string]int // events this call recorded, by kind
 }
 
@@ -101,24 +109,30 @@ func (s *Service) RunOnce(ctx context.Context) (Pass, error) {
 }
 
 func (s *Service) runOnce(ctx context.Context, pass *Pass) error {
+	// What this node heard goes to the store before anything is judged,
+	// so its own connectors are never judged on stale times.
+	if err := s.FlushSeen(ctx); err != nil {
+		return err
+	}
 	now := s.auth.Now()
 	policies, err := s.store.ListPolicies(ctx)
 	if err != nil {
 		return err
 	}
 	eff := map[[2]string]Effective{}
-	effective := func(c conncred.Credential) Effective {
-		k := [2]string{c.AppID, c.ConnectorID}
+	byConnector := func(appID, connectorID string) Effective {
+		k := [2]string{appID, connectorID}
 		e, ok := eff[k]
 		if !ok {
 			e = resolve(s.cfg.Defaults,
-				scoped{Scope{Kind: ScopeConnector, ID: c.ConnectorID}, policies[Scope{Kind: ScopeConnector, ID: c.ConnectorID}]},
-				scoped{Scope{Kind: ScopeApp, ID: c.AppID}, policies[Scope{Kind: ScopeApp, ID: c.AppID}]},
+				scoped{Scope{Kind: ScopeConnector, ID: connectorID}, policies[Scope{Kind: ScopeConnector, ID: connectorID}]},
+				scoped{Scope{Kind: ScopeApp, ID: appID}, policies[Scope{Kind: ScopeApp, ID: appID}]},
 				scoped{Scope{Kind: ScopeServer}, policies[Scope{Kind: ScopeServer}]})
 			eff[k] = e
 		}
 		return e
 	}
+	effective := func(c conncred.Credential) Effective { return byConnector(c.AppID, c.ConnectorID) }
 	f := conncred.CredentialFilter{Kind: conncred.KindConnector, ListOptions: conncred.ListOptions{Limit: scanPage}}
 	for {
 		cs, err := s.store.ListCredentials(ctx, f)
@@ -130,10 +144,11 @@ func (s *Service) runOnce(ctx context.Context, pass *Pass) error {
 			return err
 		}
 		if len(cs) < scanPage {
-			return nil
+			break
 		}
 		f.After = cs[len(cs)-1].ID
 	}
+	return s.connectorsPass(ctx, now, byConnector, pass)
 }
 
 // due is an event that has come due for a credential.

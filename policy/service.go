@@ -46,6 +46,21 @@ type Store interface {
 	// another): then it changes nothing and returns false. One insert
 	// against the unique key decides, never a look-up first.
 	EmitEvent(ctx context.Context, k EventKey, e conncred.AuditEvent, events []webhook.Event) (bool, error)
+
+	// NoteConnectorsSeen moves each connector's last-seen time forward to
+	// the time given (never back), in one transaction.
+	NoteConnectorsSeen(ctx context.Context, seen []ConnectorSeen) error
+	// ConnectorActivity returns, in connector id order after the id
+	// after, at most limit live connectors (of live apps) that have at
+	// least one baton host on record, with what is known of when they
+	// were last heard and whether an offline period is open.
+	ConnectorActivity(ctx context.Context, after string, limit int) ([]ConnectorActivity, error)
+	// EmitConnectorEvent records k (k.CredentialID holds the connector's
+	// id) as EmitEvent does, and in the same transaction opens the
+	// connector's offline period at k.Threshold (offline true) or closes
+	// the one opened at k.Threshold (offline false). Unless k was recorded
+	// before: then it changes nothing and returns false.
+	EmitConnectorEvent(ctx context.Context, k EventKey, offline bool, e conncred.AuditEvent, events []webhook.Event) (bool, error)
 }
 
 // Authority is what this package uses of package authority;
@@ -72,10 +87,14 @@ const (
 	AuditExpired     = "credential.expired"
 	AuditDormant     = "credential.dormant"
 	AuditAutoRevoked = "credential.auto_revoked"
+	// The connector liveness events (liveness.go): recorded once per
+	// connector, kind and the instant the silence began.
+	AuditConnectorOffline = "connector.offline"
+	AuditConnectorOnline  = "connector.online"
 )
 
 // EventKinds are the scheduler's event kinds.
-var EventKinds = []string{AuditExpiring, AuditExpired, AuditDormant, AuditAutoRevoked}
+var EventKinds = []string{AuditExpiring, AuditExpired, AuditDormant, AuditAutoRevoked, AuditConnectorOffline, AuditConnectorOnline}
 
 // ReasonDormant is the revocation reason of an auto-revoke.
 const ReasonDormant = "dormant"
@@ -99,6 +118,12 @@ type Service struct {
 	store Store
 	clock clock.Clock
 	cache policyCache
+	// seen buffers the connectors heard since the last pass (liveness.go).
+	seen seenBuffer
+	// started is when this node began listening: a connector's silence
+	// is measured from no earlier, so a server that was down does not
+	// report every connector offline for its own absence.
+	started time.Time
 }
 
 // New returns a Service.
@@ -118,10 +143,15 @@ func New(cfg Config, a Authority, st Store, clk clock.Clock) (*Service, error) {
 	if err := checkEffective(resolve(cfg.Defaults)); err != nil {
 		return nil, fmt.Errorf("server default policy: %s", conncred.ErrorMessage(err))
 	}
+	// An offlineAfter under three intervals in the flags is raised to
+	// three by the pass (offlineAfter), not refused: the default 15m must
+	// not stop a server started with a long --policy-interval.
+	s := &Service{cfg: cfg, auth: a, store: st, clock: clk}
 	if clk == nil {
-		clk = clock.Real{}
+		s.clock = clock.Real{}
 	}
-	return &Service{cfg: cfg, auth: a, store: st, clock: clk}, nil
+	s.started = s.clock.Now()
+	return s, nil
 }
 
 // AsStore returns st as a Store, or an error that names what is missing.
@@ -196,12 +226,17 @@ func (s *Service) Set(ctx context.Context, u Update) (View, error) {
 				next.AutoRevokeAfter = u.Policy.AutoRevokeAfter
 			case FieldRequireDPoP:
 				next.RequireDPoP = u.Policy.RequireDPoP
+			case FieldOfflineAfter:
+				next.OfflineAfter = u.Policy.OfflineAfter
 			}
 		}
 	}
 	chain[0].p = next
 	eff := resolve(s.cfg.Defaults, chain...)
 	if err := checkEffective(eff); err != nil {
+		return View{}, err
+	}
+	if err := s.checkOffline(eff.OfflineAfter); err != nil {
 		return View{}, err
 	}
 	next.UpdatedAt = s.auth.Now()
@@ -318,6 +353,7 @@ func Describe(p Policy) string {
 	if p.RequireDPoP != nil {
 		parts = append(parts, fmt.Sprintf("%s=%t", FieldRequireDPoP, *p.RequireDPoP))
 	}
+	d(FieldOfflineAfter, p.OfflineAfter)
 	return strings.Join(parts, " ")
 }
 

@@ -39,9 +39,10 @@ func (s *Server) batonControlRoutes() {
 	s.handle("GET /api/v1/sync_downloads/{token}", s.handleSignedDownload, false)
 }
 
-// batonAdmin clears an admin for a control call, then returns the wing.
+// batonAdmin clears an admin for a control call (a read: the calls that
+// change something also clear ActionControlSyncs), then returns the wing.
 func (s *Server) batonAdmin(r *http.Request) (*baton.Service, error) {
-	if err := s.auth.Authorize(r.Context(), authority.ActionControlSyncs); err != nil {
+	if err := s.auth.Authorize(r.Context(), authority.ActionReadSyncs); err != nil {
 		return nil, err
 	}
 	return s.baton()

@@ -275,5 +275,6 @@ func withLifecycle(cfg *Config, a *authority.Authority, st lifecycle.Store, clk 
 	}
 	if ps, ok := st.(personal.Store); ok && cfg.Personal == nil {
 		cfg.Personal = personal.New(a, ps, cfg.Lifecycle)
+		a.SetRoleSource(cfg.Personal)
 	}
 }

@@ -1,14 +1,20 @@
 package server
 
 import (
+	"cmp"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/apitype"
 	"github.com/conncred/conncred/authority"
+	"github.com/conncred/conncred/baton"
+	"github.com/conncred/conncred/personal"
 )
 
 // sdkPersonalClient mirrors the official Go SDK's shared.PersonalClient
@@ -142,7 +148,7 @@ func TestPersonalClientsRefuseWhatCannotBeHonoured(t *testing.T) {
 	before := count()
 	for _, tc := range []struct{ name, body, want string }{
 		{"connector role", `{"scopedRoles":["connector"]}`, "scopedRoles"},
-		{"unknown role", `{"scopedRoles":["c1.api.iam.v1.Role.ReadOnly"]}`, "only role"},
+		{"unknown role", `{"scopedRoles":["c1.api.iam.v1.Role.ReadOnly"]}`, "system:viewer"},
 		{"malformed network", `{"allowSourceCidr":["10.0.0.300/8"]}`, "allowSourceCidr"},
 		{"host bits", `{"allowSourceCidr":["10.0.0.1/8"]}`, "10.0.0.0/8"},
 		{"negative expires", `{"expires":"-5s"}`, "expires"},
@@ -177,5 +183,100 @@ func TestPersonalClientsRefuseWhatCannotBeHonoured(t *testing.T) {
 	_, b = e.do("GET", pcs+"/"+id, adminHeaders(e.admin), "")
 	if got := decodeSDK[sdkPersonalClientResponse](t, b).PersonalClient; *got.DisplayName != "keep" || len(got.ScopedRoles) != 0 {
 		t.Errorf("after refused updates: %s; want it unchanged", b)
+	}
+}
+
+// TestReadOnlyPersonalClient: a personal client scoped to system:viewer
+// (ConductorOne's Read-Only Administrator) reads what an admin reads, and
+// every documented operation that changes something answers 403 naming
+// the role, whatever it is (x-conncred-roles says which operations it may
+// call, and the test holds the server to it). Introspection reports the
+// role and its permissions; an admin lifting the scope takes effect at
+// once; a read-only caller cannot make a client wider than itself.
+func TestReadOnlyPersonalClient(t *testing.T) {
+	e := newBatonEnvWith(t, baton.Config{}, authority.Config{}).env // every wing, as serve wires them
+	c := newChecker(t, e)
+	appID, connID := e.setup()
+	credID, _, _ := e.rotate(appID, connID)
+	pcs := apitype.PathPersonalClients
+	b := c.call("POST", pcs, adminHeaders(e.admin), `{"displayName":"auditor","scopedRoles":["System:Viewer"]}`, 200, true)
+	created := decodeSDK[sdkPersonalClientResponse](t, b)
+	if got := strings.Join(created.PersonalClient.ScopedRoles, ","); got != "system:viewer" {
+		t.Fatalf("scopedRoles: got %q, want system:viewer", got)
+	}
+	viewerID := *created.PersonalClient.ID
+	viewer := e.token(*created.PersonalClient.ClientID, *created.ClientSecret)
+
+	// Reads.
+	for _, path := range []string{"/api/v1/apps", "/api/v1/apps/" + appID + "/connectors", "/api/v1/apps/" + appID + "/connectors/" + connID + "/credentials",
+		"/api/v1/apps/" + appID + "/connectors/" + connID + "/credentials/" + credID, apitype.PathAudit, pcs, "/api/v1/policy", apitype.PathWebhooks} {
+		if st := c.send("GET", path, bearer(viewer), ""); st != 200 {
+			t.Errorf("GET %s as a viewer: %d, want 200", path, st)
+		}
+	}
+	st, m := e.api("GET", apitype.PathIntrospect, viewer, nil)
+	if perms, _ := m["permissions"].([]any); st != 200 || fmt.Sprint(m["roles"]) != "[system:viewer]" || !slices.Contains(perms, any("audit:read")) || slices.Contains(perms, any("*")) {
+		t.Errorf("introspect as a viewer: %d roles %v permissions %v; want system:viewer and read permissions only", st, m["roles"], m["permissions"])
+	}
+
+	// Every documented operation, with a body that passes decoding.
+	bodies := map[string]string{
+		"createApp": `{"displayName":"x"}`, "updateApp": `{"app":{}}`, "updateConnector": `{"connector":{}}`,
+		"rotateCredential": `{"appId":"` + appID + `","connectorId":"` + connID + `"}`,
+		"testSourceIP":     `{"allowCidr":["10.0.0.0/8"],"sourceIp":"10.1.2.3"}`,
+	}
+	checked := 0
+	for path, item := range c.doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			roles, _ := op.Extensions["x-conncred-roles"].([]any)
+			if !slices.Contains(roles, any("admin")) || method == http.MethodGet && !slices.Contains(roles, any("system:viewer")) {
+				continue // not an admin's operation: the viewer is an admin of the read-only kind
+			}
+			url := strings.NewReplacer("{app_id}", appID, "{connector_id}", connID).Replace(path)
+			if strings.Contains(path, "/credentials/{id}") {
+				url = strings.Replace(url, "{id}", credID, 1)
+			}
+			url = strings.Replace(url, "{id}", viewerID, 1) // a live record for the personal client routes
+			body := ""
+			if method != http.MethodGet {
+				body = cmp.Or(bodies[op.OperationID], "{}")
+			}
+			mayRead := slices.Contains(roles, any("system:viewer"))
+			t.Run(op.OperationID, func(t *testing.T) {
+				c := *c
+				c.t = t
+				st, got := c.exchange(method, url, jsonHeaders(viewer), body, false)
+				switch {
+				case mayRead && st == http.StatusForbidden:
+					t.Errorf("%s %s as a viewer: 403 %s; x-conncred-roles %v lets it", method, path, got, roles)
+				case !mayRead && (st != http.StatusForbidden || !strings.Contains(string(got), "system:viewer")):
+					t.Errorf("%s %s as a viewer: %d %.300s; want 403 naming the role system:viewer", method, path, st, got)
+				}
+			})
+			checked++
+		}
+	}
+	if checked < 60 {
+		t.Errorf("checked %d operations; the document has more admin ones than that", checked)
+	}
+	if st, m := e.api("GET", "/api/v1/apps/"+appID, e.admin, nil); st != 200 || str(m, "app", "deletedAt") != "" {
+		t.Errorf("the app after the viewer's attempts: %d %v, want it untouched", st, m)
+	}
+
+	// A read-only caller cannot create a wider client (the transport
+	// refuses any change first; the rule also holds in package personal).
+	svc := personal.New(e.auth, e.store.(personal.Store), nil)
+	asViewer := conncred.WithPrincipal(t.Context(), &conncred.Principal{Kind: conncred.KindAdmin, CredentialID: viewerID, ClientID: "auditor"})
+	if _, _, err := svc.Create(asViewer, personal.CreateRequest{DisplayName: "wider"}); conncred.ErrorCode(err) != conncred.EPermissionDenied || !strings.Contains(conncred.ErrorMessage(err), "never exceed") {
+		t.Errorf("a viewer creating an unscoped client: %v, want permission denied (never exceed its creator's)", err)
+	}
+	if _, err := svc.Update(asViewer, viewerID, personal.Update{ScopedRoles: []string{"admin"}, Mask: []string{"scopedRoles"}}); conncred.ErrorCode(err) != conncred.EPermissionDenied {
+		t.Errorf("a viewer widening itself: %v, want permission denied", err)
+	}
+
+	// An admin lifts the scope: the next change by the client works at once.
+	c.call("POST", pcs+"/"+viewerID, adminHeaders(e.admin), `{"client":{"scopedRoles":["admin"]},"updateMask":"scopedRoles"}`, 200, true)
+	if st, m := e.api("POST", "/api/v1/apps", viewer, map[string]any{"displayName": "now allowed"}); st != 200 {
+		t.Errorf("create an app after the scope was lifted: %d %v", st, m)
 	}
 }

@@ -66,7 +66,7 @@ func fromWireDuration(d *apitype.Duration) *time.Duration {
 
 func fromWirePolicy(p apitype.Policy) policy.Policy {
 	out := policy.Policy{MaxLifetime: fromWireDuration(p.MaxLifetime), DormancyThreshold: fromWireDuration(p.DormancyThreshold), AutoRevokeAfter: fromWireDuration(p.AutoRevokeAfter),
-		RequireDPoP: p.RequireDPoP}
+		RequireDPoP: p.RequireDPoP, OfflineAfter: fromWireDuration(p.OfflineAfter)}
 	if p.ExpiryWarnings != nil {
 		ws := make([]time.Duration, len(*p.ExpiryWarnings))
 		for i, w := range *p.ExpiryWarnings {
@@ -95,7 +95,7 @@ func wireDurations(ds []time.Duration) []apitype.Duration {
 
 func wirePolicyView(v policy.View) apitype.PolicyResponse {
 	p := apitype.Policy{MaxLifetime: wireDuration(v.Set.MaxLifetime), DormancyThreshold: wireDuration(v.Set.DormancyThreshold), AutoRevokeAfter: wireDuration(v.Set.AutoRevokeAfter),
-		RequireDPoP: v.Set.RequireDPoP}
+		RequireDPoP: v.Set.RequireDPoP, OfflineAfter: wireDuration(v.Set.OfflineAfter)}
 	if v.Set.ExpiryWarnings != nil {
 		ws := wireDurations(*v.Set.ExpiryWarnings)
 		p.ExpiryWarnings = &ws
@@ -114,5 +114,6 @@ func wirePolicyView(v policy.View) apitype.PolicyResponse {
 	}
 	return apitype.PolicyResponse{Scope: v.Scope.Kind, ScopeID: v.Scope.ID, Policy: p,
 		Effective: apitype.EffectivePolicy{MaxLifetime: apitype.Duration(e.MaxLifetime), ExpiryWarnings: wireDurations(e.ExpiryWarnings),
-			DormancyThreshold: apitype.Duration(e.DormancyThreshold), AutoRevokeAfter: apitype.Duration(e.AutoRevokeAfter), RequireDPoP: e.RequireDPoP, From: from}}
+			DormancyThreshold: apitype.Duration(e.DormancyThreshold), AutoRevokeAfter: apitype.Duration(e.AutoRevokeAfter), RequireDPoP: e.RequireDPoP,
+			OfflineAfter: apitype.Duration(e.OfflineAfter), From: from}}
 }

@@ -3,10 +3,15 @@ package server
 import (
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/authority"
+	"github.com/conncred/conncred/baton"
 	"github.com/conncred/conncred/clock"
+	"github.com/conncred/conncred/lifecycle"
 	"github.com/conncred/conncred/policy"
+	"github.com/conncred/conncred/store/sqlite"
 )
 
 // withPolicy registers the policy wing as serve does, unless cfg has one
@@ -23,6 +28,9 @@ func withPolicy(t testing.TB, cfg *Config, a *authority.Authority, st policy.Sto
 	cfg.Policy = p
 	a.SetLifetimeLimiter(p)
 	a.SetScopeBindingPolicy(p)
+	if cfg.Lifecycle != nil {
+		cfg.Lifecycle.SetLifetimeLimiter(p)
+	}
 }
 
 // checkPolicyOperations drives the policy routes through their success
@@ -41,7 +49,7 @@ func checkPolicyOperations(t *testing.T, c *checker, e *env, appID string) map[s
 	c.call("POST", "/api/v1/policy", jsonHeaders(admin), `{"policy":{"expiryWarnings":["336h","24h"],"dormancyThreshold":"720h"}}`, 200, true)
 	c.call("POST", appPath, jsonHeaders(admin), `{"policy":{"maxLifetime":"2160h"}}`, 200, true)
 	b = c.call("POST", connPath, jsonHeaders(admin), `{"policy":{"maxLifetime":"720h","autoRevokeAfter":"2160h"},"updateMask":"maxLifetime,autoRevokeAfter"}`, 200, true)
-	for _, want := range []string{`"scope":"connector"`, `"maxLifetime":"720h0m0s"`, `"from":{"autoRevokeAfter":"connector","dormancyThreshold":"server","expiryWarnings":"server","maxLifetime":"connector","requireDpop":"flags"}`} {
+	for _, want := range []string{`"scope":"connector"`, `"maxLifetime":"720h0m0s"`, `"from":{"autoRevokeAfter":"connector","dormancyThreshold":"server","expiryWarnings":"server","maxLifetime":"connector","offlineAfter":"flags","requireDpop":"flags"}`} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("connector policy: no %s in %.400s", want, b)
 		}
@@ -84,3 +92,60 @@ func checkPolicyOperations(t *testing.T, c *checker, e *env, appID string) map[s
 		"getConnectorPolicy": {404},
 	}
 }
+
+// TestConnectorHeardThroughTheAuthority wires liveness as serve does (the
+// policy wing's WatchUse around the lifecycle wing's source guard) and
+// checks that a token exchange and an API call by a connector's credential
+// are heard, written behind at the next pass, and that a call the source
+// guard refuses is not.
+func TestConnectorHeardThroughTheAuthority(t *testing.T) {
+	e := newEnv(t, Config{}, authority.Config{})
+	st := e.store.(*sqlite.Store)
+	lc := lifecycle.New(lifecycle.Config{}, e.auth, st, e.clock)
+	pol, err := policy.New(policy.Config{Interval: time.Minute, Defaults: policy.Policy{OfflineAfter: ptrDuration(10 * time.Minute)}}, e.auth, st, e.clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.auth.SetSourceGuard(pol.WatchUse(lc))
+	appID, connID := e.setup()
+	credID, clientID, sec := e.rotate(appID, connID)
+	if err := st.SaveHost(t.Context(), baton.Host{ConnectorID: connID, HostID: "h", FirstSeenAt: t0, LastSeenAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	lastSeen := func() time.Time {
+		t.Helper()
+		if _, err := pol.RunOnce(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		as, err := st.ConnectorActivity(t.Context(), "", 0)
+		if err != nil || len(as) != 1 {
+			t.Fatalf("ConnectorActivity: %v, %v", as, err)
+		}
+		return as[0].LastSeen
+	}
+
+	e.clock.Advance(time.Minute)
+	tok := e.token(clientID, sec) // a token exchange at +1m
+	e.clock.Advance(time.Minute)
+	if st, body := e.do("GET", "/api/v1/auth/introspect", map[string]string{"Authorization": "Bearer " + tok}, ""); st != 200 {
+		t.Fatalf("introspect: %d %s", st, body)
+	}
+	if got := lastSeen(); !got.Equal(t0.Add(2 * time.Minute)) {
+		t.Errorf("after an exchange at +1m and a call at +2m: last seen %s, want %s", got, t0.Add(2*time.Minute))
+	}
+
+	// Limited to a network the test client is not in: refused, not heard.
+	admin := conncred.WithPrincipal(t.Context(), conncred.System)
+	if _, err := lc.SetCredentialSourceLimit(admin, appID, connID, credID, []string{"192.0.2.0/24"}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Minute)
+	if st, _ := e.do("GET", "/api/v1/auth/introspect", map[string]string{"Authorization": "Bearer " + tok}, ""); st != 403 {
+		t.Fatalf("introspect from outside the limit: %d, want 403", st)
+	}
+	if got := lastSeen(); !got.Equal(t0.Add(2 * time.Minute)) {
+		t.Errorf("after a refused call: last seen %s, want still %s", got, t0.Add(2*time.Minute))
+	}
+}
+
+func ptrDuration(d time.Duration) *time.Duration { return &d }

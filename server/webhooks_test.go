@@ -6,10 +6,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/apitype"
 	"github.com/conncred/conncred/authority"
 	"github.com/conncred/conncred/clock"
@@ -106,5 +110,86 @@ func TestWebhookRoutes(t *testing.T) {
 	}
 	if st, _ := e.api("DELETE", apitype.PathWebhooks+"/"+id, e.admin, nil); st != 200 {
 		t.Errorf("delete: %d", st)
+	}
+}
+
+// TestTrustUsedOverHTTP wires the webhooks' audit sink as serve does and
+// exchanges workload tokens through a trust: the first exchange of the
+// hour is one trust.used naming the trust, its connector and the
+// workload's subject, never the workload's token nor the one minted.
+func TestTrustUsedOverHTTP(t *testing.T) {
+	var sink atomic.Pointer[func(conncred.AuditEvent)]
+	e := newEnv(t, Config{}, authority.Config{AuditSink: func(ev conncred.AuditEvent) {
+		if f := sink.Load(); f != nil {
+			(*f)(ev)
+		}
+	}})
+	hooks := testWebhooks(e)
+	f := hooks.AuditSink(authority.RefusedRevoked)
+	sink.Store(&f)
+	var mu sync.Mutex
+	var bodies []string
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, string(b))
+		mu.Unlock()
+	}))
+	defer rc.Close()
+	if st, m := e.api("POST", apitype.PathWebhooks, e.admin, map[string]any{"url": rc.URL, "eventTypes": []string{webhook.EventTrustUsed}}); st != 200 {
+		t.Fatalf("create endpoint: %d %v", st, m)
+	}
+
+	iss := newOIDCIssuer(t)
+	appID, connID := e.setup()
+	st, m := e.api("POST", apitype.PathTrusts, e.admin, map[string]any{
+		"issuer": iss.srv.URL, "role": "connector", "appId": appID, "connectorId": connID, "condition": `claims.repository == "acme/connectors"`,
+	})
+	if st != 200 {
+		t.Fatalf("create trust: %d %v", st, m)
+	}
+	trustID, clientID := str(m, "trust", "id"), str(m, "trust", "clientId")
+	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	var tokens []string
+	for i := range 3 { // three workload runs within the hour
+		e.clock.Advance(time.Minute)
+		subject := iss.token(e.auth.Issuer(), e.clock.Now(), "acme/connectors")
+		st, body := e.do("POST", apitype.PathToken, form, sdkExchangeForm(clientID, subject))
+		if st != 200 {
+			t.Fatalf("exchange %d: %d %s", i, st, body)
+		}
+		var tr struct {
+			AccessToken string `json:"access_token"`
+		}
+		if err := json.Unmarshal(body, &tr); err != nil || tr.AccessToken == "" {
+			t.Fatalf("exchange %d: %s (%v)", i, body, err)
+		}
+		tokens = append(tokens, subject, tr.AccessToken)
+	}
+	if _, err := hooks.RunOnce(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	got := slices.Clone(bodies)
+	mu.Unlock()
+	if len(got) != 1 {
+		t.Fatalf("deliveries: got %d, want 1 trust.used for three exchanges in one hour: %q", len(got), got)
+	}
+	var msg struct {
+		Type string               `json:"type"`
+		Data webhook.TrustUseData `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(got[0]), &msg); err != nil {
+		t.Fatal(err)
+	}
+	want := webhook.TrustUseData{TrustID: trustID, ClientID: clientID, Subject: "repo:acme/connectors:ref:refs/heads/main", Role: "connector",
+		AppID: appID, ConnectorID: connID, Source: "127.0.0.1"}
+	if msg.Type != webhook.EventTrustUsed || msg.Data != want {
+		t.Errorf("delivery: got %s %+v, want trust.used %+v", msg.Type, msg.Data, want)
+	}
+	for _, tok := range tokens {
+		if strings.Contains(got[0], tok) {
+			t.Error("the trust.used body holds a workload token or the token response")
+		}
 	}
 }

@@ -55,6 +55,10 @@ type Config struct {
 	// a revoked credential make an event: at most one per credential per
 	// window (1h), whatever its retry rate.
 	UsedAfterRevokeWindow time.Duration
+	// TrustUsedWindow is how often a workload federation trust's use makes
+	// a trust.used event: at most one per trust per window (1h), the first
+	// exchange of each window, whatever the number of workloads.
+	TrustUsedWindow time.Duration
 	// Node names this server in leases (random by default).
 	Node     string
 	Observer Observer
@@ -89,6 +93,9 @@ func (c *Config) setDefaults() {
 	if c.UsedAfterRevokeWindow <= 0 {
 		c.UsedAfterRevokeWindow = defaultUsedAfterRevokeWindow
 	}
+	if c.TrustUsedWindow <= 0 {
+		c.TrustUsedWindow = defaultTrustUsedWindow
+	}
 	if c.Node == "" {
 		b := make([]byte, 8)
 		rand.Read(b)
@@ -110,6 +117,9 @@ type Service struct {
 	clock  clock.Clock
 	audit  Auditor
 	client *http.Client
+	// observed remembers the observation events this node enqueued
+	// (observe.go), so that a busy trust costs one write per window.
+	observed observedSet
 }
 
 // New returns a Service. audit may be nil (no audit trail: tests).
@@ -389,34 +399,4 @@ func (s *Service) Enqueue(ctx context.Context, events ...Event) error {
 		}
 	}
 	return s.store.EnqueueWebhookEvents(ctx, events)
-}
-
-// AuditSink watches the authority's audit stream for what only it sees: a
-// token exchange refused because the credential is revoked (a stale
-// connector still trying). It enqueues one credential.used_after_revocation
-// per credential per window, whose id makes a second node's copy a no-op.
-// It runs on the request's goroutine, so it enqueues in the background.
-func (s *Service) AuditSink(refusedRevoked string) func(conncred.AuditEvent) {
-	return func(e conncred.AuditEvent) {
-		if e.Kind != "token.refused" || e.Reason != refusedRevoked || e.CredentialID == "" {
-			return
-		}
-		at := e.Time
-		if at.IsZero() {
-			at = s.now()
-		}
-		w := at.Truncate(s.cfg.UsedAfterRevokeWindow)
-		data, _ := json.Marshal(map[string]string{"credentialId": e.CredentialID, "source": e.Source})
-		ev := Event{
-			ID:   "msg_usedrevoked_" + e.CredentialID + "_" + w.Format("20060102T1504Z"),
-			Type: EventCredentialUsedRevoked, CredentialID: e.CredentialID, Data: data, OccurredAt: at.UTC().Truncate(time.Microsecond),
-		}
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := s.store.EnqueueWebhookEvents(ctx, []Event{ev}); err != nil {
-				s.cfg.Log.Warn("could not enqueue a webhook event", "type", ev.Type, "credential_id", e.CredentialID, "err", err)
-			}
-		}()
-	}
 }

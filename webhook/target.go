@@ -1,6 +1,8 @@
 package webhook
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -25,6 +27,9 @@ type TargetPolicy struct {
 	// and other non-public addresses (--webhook-allow-private), for
 	// receivers inside the operator's network.
 	AllowPrivate bool
+	// RootCAs are the certificate authorities deliveries trust (nil: the
+	// system's), for receivers behind a private CA.
+	RootCAs *x509.CertPool
 }
 
 // checkURL validates an endpoint URL when it is created.
@@ -121,6 +126,7 @@ func (p TargetPolicy) newHTTPClient(timeout time.Duration) *http.Client {
 		DialContext:           d.DialContext,
 		TLSHandshakeTimeout:   timeout,
 		ResponseHeaderTimeout: timeout,
+		TLSClientConfig:       &tls.Config{RootCAs: p.RootCAs, MinVersion: tls.VersionTLS12},
 		MaxIdleConnsPerHost:   2,
 		IdleConnTimeout:       90 * time.Second,
 		ForceAttemptHTTP2:     true,

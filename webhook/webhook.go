@@ -27,9 +27,10 @@ import (
 	"github.com/conncred/conncred"
 )
 
-// Event types. The credential ones are emitted now; the policy ones are
-// reserved for the policy wing, which enqueues them with the data shape
-// documented in the README.
+// Event types. The credential.* and connector.* events of the policy
+// scheduler and policy.changed are enqueued by the policy wing, the others
+// here or by the stores' triggers, each with the data shape documented in
+// the README.
 const (
 	EventCredentialCreated       = "credential.created"
 	EventCredentialRevoked       = "credential.revoked"
@@ -40,19 +41,23 @@ const (
 	EventCredentialDormant       = "credential.dormant"
 	EventCredentialAutoRevoked   = "credential.auto_revoked"
 	EventPolicyChanged           = "policy.changed"
+	EventConnectorOffline        = "connector.offline"
+	EventConnectorOnline         = "connector.online"
+	EventTrustUsed               = "trust.used"
 	EventTest                    = "webhook.test"
 	AllEvents                    = "*"
 	maxDescription               = 200
 	maxURL                       = 2048
 	defaultMaxAttempts           = 8
 	defaultUsedAfterRevokeWindow = time.Hour
+	defaultTrustUsedWindow       = time.Hour
 )
 
 // EventTypes lists every type an endpoint may subscribe to.
 var EventTypes = []string{
 	EventCredentialCreated, EventCredentialRevoked, EventCredentialFirstUsed, EventCredentialUsedRevoked,
 	EventCredentialExpiring, EventCredentialExpired, EventCredentialDormant, EventCredentialAutoRevoked,
-	EventPolicyChanged, EventTest,
+	EventPolicyChanged, EventConnectorOffline, EventConnectorOnline, EventTrustUsed, EventTest,
 }
 
 // Signing says how an endpoint's deliveries are signed.

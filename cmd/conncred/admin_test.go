@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -93,5 +94,31 @@ func TestCLIAdminPersonalClients(t *testing.T) {
 				t.Errorf("exit %d %q; want %d containing %q", code, errOut, tc.code, tc.want)
 			}
 		})
+	}
+}
+
+// TestCLIReadOnlyAdmin: a client scoped to system:viewer, used with
+// --credentials, lists but cannot create, and the error names the role;
+// an update with --scoped-role "" lifts the scope.
+func TestCLIReadOnlyAdmin(t *testing.T) {
+	e := newCLIEnv(t)
+	file := filepath.Join(t.TempDir(), "viewer.json")
+	var created personalJSON
+	e.mustJSON(t, &created, "admin", "create", "--name", "inventory", "--scoped-role", "system:viewer", "--out", file)
+	if got := strings.Join(created.Client.ScopedRoles, ","); got != "system:viewer" {
+		t.Fatalf("scopedRoles: got %q, want system:viewer", got)
+	}
+	var apps struct{ List []any }
+	e.mustJSON(t, &apps, "app", "list", "--credentials", file)
+	if _, errOut, code := e.run(t, "app", "create", "--name", "nope", "--credentials", file); code != 1 || !strings.Contains(errOut, "system:viewer") {
+		t.Errorf("app create as a viewer: exit %d %q; want 1 naming the role system:viewer", code, errOut)
+	}
+	var up personalJSON
+	e.mustJSON(t, &up, "admin", "update", "--id", created.Client.ID, "--scoped-role", "")
+	if len(up.Client.ScopedRoles) != 0 {
+		t.Errorf("after --scoped-role \"\": %v, want none", up.Client.ScopedRoles)
+	}
+	if _, errOut, code := e.run(t, "app", "create", "--name", "now", "--credentials", file); code != 0 {
+		t.Errorf("app create after the scope was lifted: exit %d %q", code, errOut)
 	}
 }

@@ -79,6 +79,7 @@ func newCLIEnv(t *testing.T) *cliEnv {
 	}
 	a.SetLifetimeLimiter(policies)
 	a.SetScopeBindingPolicy(policies)
+	life.SetLifetimeLimiter(policies)
 	pol := dpop.NewPolicy(st, a, nil)
 	a.SetBindingPolicy(pol)
 	ver := dpop.NewVerifier(dpop.Config{Window: time.Minute}, st, nil)
@@ -87,8 +88,10 @@ func newCLIEnv(t *testing.T) *cliEnv {
 		t.Fatal(err)
 	}
 	hooks := webhook.New(webhook.Config{Targets: webhook.TargetPolicy{AllowLoopbackHTTP: true}}, st, keys, a, nil)
+	pers := personal.New(a, st, life)
+	a.SetRoleSource(pers)
 	signin := consolesignin.New(a, st, nil, consolesignin.Config{})
-	srv := httptest.NewUnstartedServer(server.New(server.Config{Console: signin, Federation: fed, Lifecycle: life, Personal: personal.New(a, st, life), Baton: bs, DPoP: ver, DPoPPolicy: pol, Policy: policies, Webhooks: hooks}, a, slog.New(slog.DiscardHandler)))
+	srv := httptest.NewUnstartedServer(server.New(server.Config{Console: signin, Federation: fed, Lifecycle: life, Personal: pers, Baton: bs, DPoP: ver, DPoPPolicy: pol, Policy: policies, Webhooks: hooks}, a, slog.New(slog.DiscardHandler)))
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.StartTLS()

@@ -27,7 +27,7 @@ func adminCreateCmd() *cobra.Command {
 	var opt rotateFlags
 	var cidrs, roles []string
 	cmd := &cobra.Command{
-		Use:   "create [--name NAME] [--expires 720h] [--allow-source-cidr CIDR ...] [--scoped-role admin] [--out FILE]",
+		Use:   "create [--name NAME] [--expires 720h] [--allow-source-cidr CIDR ...] [--scoped-role system:viewer] [--out FILE]",
 		Short: "create an admin (personal client, /pcc) credential and show its secret, once",
 		Long: `Creates an admin (personal client, /pcc) credential and prints its secret,
 once (with --out, writes it to a new 0600 file instead, which --credentials
@@ -35,10 +35,12 @@ takes).
 
 --allow-source-cidr limits the networks the client may be used from (at the
 token endpoint and on every call). --scoped-role reduces its permissions to
-the roles named; a personal client acts for an admin, so "admin" is the only
-role conncred can honour (the server says so for any other).`,
+the roles named, never beyond yours: "system:viewer" (ConductorOne's
+Read-Only Administrator) reads everything an admin reads and changes nothing;
+"admin" (or no role) is every admin permission.`,
 		Example: `  conncred admin create --name "ci pipeline" --expires 90d --out ci-admin.json
-  conncred admin create --name deploy --allow-source-cidr 10.0.0.0/8,192.0.2.7 --scoped-role admin --json`,
+  conncred admin create --name deploy --allow-source-cidr 10.0.0.0/8,192.0.2.7 --scoped-role admin --json
+  conncred admin create --name inventory --scoped-role system:viewer --out inventory.json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ro, err := opt.options()
@@ -61,7 +63,7 @@ role conncred can honour (the server says so for any other).`,
 	f.register(cmd.Flags())
 	opt.register(cmd.Flags())
 	cmd.Flags().StringSliceVar(&cidrs, "allow-source-cidr", nil, "a network (10.0.0.0/8, 2001:db8::/32) or address the client may be used from; repeat or separate with commas (default: anywhere)")
-	cmd.Flags().StringSliceVar(&roles, "scoped-role", nil, `a role to scope the client to; conncred honours only "admin"`)
+	cmd.Flags().StringSliceVar(&roles, "scoped-role", nil, `a role to scope the client to: "system:viewer" (read-only) or "admin"`)
 	return cmd
 }
 
@@ -155,18 +157,20 @@ func adminUpdateCmd() *cobra.Command {
 	var f clientFlags
 	var id, name, expiresTime string
 	var expires time.Duration
-	var cidrs []string
+	var cidrs, roles []string
 	var noExpiry bool
 	cmd := &cobra.Command{
-		Use:   "update --id ID [--name NAME] [--expires 720h | --expires-time T | --no-expiry] [--allow-source-cidr CIDR ...]",
-		Short: "change an admin credential's name, expiry or source networks",
+		Use:   "update --id ID [--name NAME] [--expires 720h | --expires-time T | --no-expiry] [--allow-source-cidr CIDR ...] [--scoped-role ROLE ...]",
+		Short: "change an admin credential's name, expiry, source networks or scoped roles",
 		Long: `Changes the fields whose flags are given, and only those: the update's
 updateMask names exactly the flags on the command line, so a field you do
 not name keeps its value. --expires counts from now; --no-expiry removes
 the expiry (the server's maximum lifetime, if any, still applies).
---allow-source-cidr "" removes the source limit.`,
+--allow-source-cidr "" removes the source limit; --scoped-role "" removes the
+scoping (every admin permission).`,
 		Example: `  conncred admin update --id 2HErg7BRmNdHgX8sTCWVq4E1fz0 --name "ci pipeline (old)"
-  conncred admin update --id 2HErg7BRmNdHgX8sTCWVq4E1fz0 --expires 30d --allow-source-cidr 10.0.0.0/8 --json`,
+  conncred admin update --id 2HErg7BRmNdHgX8sTCWVq4E1fz0 --expires 30d --allow-source-cidr 10.0.0.0/8 --json
+  conncred admin update --id 2HErg7BRmNdHgX8sTCWVq4E1fz0 --scoped-role system:viewer`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fl := cmd.Flags()
@@ -206,8 +210,12 @@ the expiry (the server's maximum lifetime, if any, still applies).
 				in.AllowSourceCidr = nonEmpty(cidrs)
 				mask = append(mask, "allowSourceCidr")
 			}
+			if fl.Changed("scoped-role") {
+				in.ScopedRoles = nonEmpty(roles)
+				mask = append(mask, "scopedRoles")
+			}
 			if len(mask) == 0 {
-				return usagef("nothing to change: give --name, --expires, --expires-time, --no-expiry or --allow-source-cidr")
+				return usagef("nothing to change: give --name, --expires, --expires-time, --no-expiry, --allow-source-cidr or --scoped-role")
 			}
 			c, err := f.prepare(required{"id", &id})
 			if err != nil {
@@ -230,6 +238,7 @@ the expiry (the server's maximum lifetime, if any, still applies).
 	cmd.Flags().StringVar(&expiresTime, "expires-time", "", "new expiry as an RFC 3339 time")
 	cmd.Flags().BoolVar(&noExpiry, "no-expiry", false, "remove the expiry")
 	cmd.Flags().StringSliceVar(&cidrs, "allow-source-cidr", nil, `networks the client may be used from; repeat or separate with commas; "" for anywhere`)
+	cmd.Flags().StringSliceVar(&roles, "scoped-role", nil, `roles to scope the client to: "system:viewer" (read-only) or "admin"; "" for none (every admin permission)`)
 	return cmd
 }
 

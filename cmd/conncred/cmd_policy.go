@@ -67,12 +67,12 @@ func policyGetCmd() *cobra.Command {
 func policySetCmd() *cobra.Command {
 	var f clientFlags
 	var sc policyScope
-	var maxLife, dormant, revoke dayDuration
+	var maxLife, dormant, revoke, offline dayDuration
 	var warnings durationList
 	var inherit []string
 	var requireDPoP bool
 	cmd := &cobra.Command{
-		Use:   "set [--app APP [--connector CONNECTOR]] [--max-lifetime D] [--expiry-warnings D,...] [--dormancy-threshold D] [--auto-revoke-after D] [--require-dpop[=false]] [--inherit FIELD,...]",
+		Use:   "set [--app APP [--connector CONNECTOR]] [--max-lifetime D] [--expiry-warnings D,...] [--dormancy-threshold D] [--auto-revoke-after D] [--require-dpop[=false]] [--offline-after D] [--inherit FIELD,...]",
 		Short: "change a policy; the nearest scope that sets a field wins (connector, app, server default)",
 		Long: `Changes only the fields named by the flags given; the others stay as they are.
 Durations take whole days (30d) or Go durations (36h, 90m). 0 sets "none" here
@@ -83,7 +83,8 @@ changes. Every change is an audit event (policy.changed).`,
 		Example: `  conncred policy set --max-lifetime 90d --expiry-warnings 14d,1d --dormancy-threshold 30d
   conncred policy set --app APP --connector CONNECTOR --auto-revoke-after 60d
   conncred policy set --app APP --inherit maxLifetime --json
-  conncred policy set --app APP --require-dpop`,
+  conncred policy set --app APP --require-dpop
+  conncred policy set --app APP --connector CONNECTOR --offline-after 30m`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := sc.check(); err != nil {
@@ -116,6 +117,10 @@ changes. Every change is an audit event (policy.changed).`,
 				req.Policy.RequireDPoP = &requireDPoP
 				req.UpdateMask = append(req.UpdateMask, policy.FieldRequireDPoP)
 			}
+			if fl.Changed("offline-after") {
+				req.Policy.OfflineAfter = wire(offline)
+				req.UpdateMask = append(req.UpdateMask, policy.FieldOfflineAfter)
+			}
 			for _, field := range inherit {
 				for _, m := range req.UpdateMask {
 					if m == field {
@@ -145,6 +150,7 @@ changes. Every change is an audit event (policy.changed).`,
 	cmd.Flags().Var(&dormant, "dormancy-threshold", "no token exchange for this long records credential.dormant (0: none)")
 	cmd.Flags().Var(&revoke, "auto-revoke-after", "no token exchange for this long revokes the credential, reason dormant (0: never)")
 	cmd.Flags().BoolVar(&requireDPoP, "require-dpop", false, "token requests of the connector credentials below must carry a DPoP proof (--require-dpop=false: not required here, though a credential's own flag still can)")
+	cmd.Flags().Var(&offline, "offline-after", "a connector with a baton host not heard (no call with its credentials) for this long records connector.offline, then connector.online when heard again (0: not watched)")
 	cmd.Flags().StringSliceVar(&inherit, "inherit", nil, "fields to inherit again: "+strings.Join(policy.Fields, ", "))
 	return cmd
 }
@@ -192,6 +198,7 @@ func printPolicy(w io.Writer, asJSON bool, p apitype.PolicyResponse) error {
 		{policy.FieldDormancyThreshold, dp(p.Policy.DormancyThreshold), d(e.DormancyThreshold), e.From[policy.FieldDormancyThreshold]},
 		{policy.FieldAutoRevokeAfter, dp(p.Policy.AutoRevokeAfter), d(e.AutoRevokeAfter), e.From[policy.FieldAutoRevokeAfter]},
 		{policy.FieldRequireDPoP, bp(p.Policy.RequireDPoP), strconv.FormatBool(e.RequireDPoP), e.From[policy.FieldRequireDPoP]},
+		{policy.FieldOfflineAfter, dp(p.Policy.OfflineAfter), d(e.OfflineAfter), e.From[policy.FieldOfflineAfter]},
 	}
 	return table(w, []string{"FIELD", "SET HERE", "APPLIES", "FROM"}, rows)
 }

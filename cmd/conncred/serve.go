@@ -244,6 +244,8 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	var pers *personal.Service
 	if pstore, ok := personal.AsStore(store); ok {
 		pers = personal.New(auth, pstore, life)
+		// Their scopedRoles: a read-only client changes nothing.
+		auth.SetRoleSource(pers)
 	}
 	var fed *federation.Service
 	if hasTrusts {
@@ -281,7 +283,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		met.WatchBaton(func() metrics.BatonStats { return metrics.BatonStats(bsvc.Metrics()) })
 	}
 
-	pol, stopPolicy, err := startPolicy(ctx, cfg.Policy, cfg.MaxCredentialLifetime, rawStore, auth, met, log)
+	pol, stopPolicy, err := startPolicy(ctx, cfg.Policy, cfg.MaxCredentialLifetime, rawStore, auth, life, met, log)
 	if err != nil {
 		return err
 	}

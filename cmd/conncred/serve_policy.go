@@ -9,6 +9,7 @@ import (
 
 	"github.com/conncred/conncred"
 	"github.com/conncred/conncred/authority"
+	"github.com/conncred/conncred/lifecycle"
 	"github.com/conncred/conncred/metrics"
 	"github.com/conncred/conncred/policy"
 	"github.com/spf13/pflag"
@@ -22,6 +23,7 @@ type policyFlags struct {
 	DormancyThreshold dayDuration
 	AutoRevokeAfter   dayDuration
 	RequireDPoP       bool
+	OfflineAfter      dayDuration
 	Interval          time.Duration
 }
 
@@ -30,6 +32,8 @@ func (p *policyFlags) flags(fs *pflag.FlagSet) {
 	fs.Var(&p.DormancyThreshold, "policy-dormancy-threshold", "server default: a credential with no token exchange for this long gets a credential.dormant event, e.g. 30d (0: none)")
 	fs.Var(&p.AutoRevokeAfter, "policy-auto-revoke-after", "server default: a credential with no token exchange for this long is revoked (reason dormant); longer than the dormancy threshold, e.g. 90d (0: never)")
 	fs.BoolVar(&p.RequireDPoP, "policy-require-dpop", false, "server default: every connector credential's token requests must carry a DPoP proof (RFC 9449), unless a policy below sets requireDpop false")
+	p.OfflineAfter = dayDuration(15 * time.Minute)
+	fs.Var(&p.OfflineAfter, "policy-offline-after", "server default: a connector with a baton host not heard (no call with its credentials) for this long gets a connector.offline event, and connector.online when heard again; at least 5m; raised to three --policy-interval if less (0: not watched)")
 	fs.DurationVar(&p.Interval, "policy-interval", time.Minute, "how often the policy scheduler looks for credentials crossing a threshold (at least 1s)")
 }
 
@@ -41,13 +45,17 @@ func (p *policyFlags) defaults(maxLifetime time.Duration) policy.Policy {
 	dormant, revoke := time.Duration(p.DormancyThreshold), time.Duration(p.AutoRevokeAfter)
 	d.DormancyThreshold, d.AutoRevokeAfter = &dormant, &revoke
 	d.RequireDPoP = &p.RequireDPoP
+	offline := time.Duration(p.OfflineAfter)
+	d.OfflineAfter = &offline
 	return d
 }
 
 // startPolicy makes the policy rules over store, makes every rotate ask
-// them for the connector's maximum lifetime, and starts the scheduler. The
-// returned function stops it.
-func startPolicy(ctx context.Context, p policyFlags, maxLifetime time.Duration, store conncred.Store, auth *authority.Authority, met *metrics.Metrics, log *slog.Logger) (*policy.Service, func(), error) {
+// them for the connector's maximum lifetime (the new credential's, and the
+// grace of the one it retires), makes the authority's source checks (the
+// lifecycle wing's) also tell them which connectors are heard, and starts
+// the scheduler. The returned function stops it.
+func startPolicy(ctx context.Context, p policyFlags, maxLifetime time.Duration, store conncred.Store, auth *authority.Authority, life *lifecycle.Service, met *metrics.Metrics, log *slog.Logger) (*policy.Service, func(), error) {
 	ps, err := policy.AsStore(store)
 	if err != nil {
 		return nil, nil, err
@@ -62,6 +70,8 @@ func startPolicy(ctx context.Context, p policyFlags, maxLifetime time.Duration, 
 	}
 	auth.SetLifetimeLimiter(svc)
 	auth.SetScopeBindingPolicy(svc)
+	life.SetLifetimeLimiter(svc)
+	auth.SetSourceGuard(svc.WatchUse(life))
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {

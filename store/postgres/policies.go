@@ -14,7 +14,7 @@ import (
 
 var _ policy.Store = (*Store)(nil)
 
-const policyCols = `scope_kind, scope_id, max_lifetime_ns, expiry_warnings_ns, dormancy_threshold_ns, auto_revoke_after_ns, updated_at, require_dpop`
+const policyCols = `scope_kind, scope_id, max_lifetime_ns, expiry_warnings_ns, dormancy_threshold_ns, auto_revoke_after_ns, updated_at, require_dpop, offline_after_ns`
 
 // Policy returns what a scope sets, zero if nothing.
 func (s *Store) Policy(ctx context.Context, scope policy.Scope) (policy.Policy, error) {
@@ -71,11 +71,13 @@ func (s *Store) PutPolicy(ctx context.Context, scope policy.Scope, p policy.Poli
 				warnings[i] = int64(w)
 			}
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO policies (`+policyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		_, err := tx.Exec(ctx, `INSERT INTO policies (`+policyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 			ON CONFLICT (scope_kind, scope_id) DO UPDATE SET max_lifetime_ns = EXCLUDED.max_lifetime_ns,
 				expiry_warnings_ns = EXCLUDED.expiry_warnings_ns, dormancy_threshold_ns = EXCLUDED.dormancy_threshold_ns,
-				auto_revoke_after_ns = EXCLUDED.auto_revoke_after_ns, updated_at = EXCLUDED.updated_at, require_dpop = EXCLUDED.require_dpop`,
-			scope.Kind, scope.ID, nsPtr(p.MaxLifetime), warnings, nsPtr(p.DormancyThreshold), nsPtr(p.AutoRevokeAfter), p.UpdatedAt, p.RequireDPoP)
+				auto_revoke_after_ns = EXCLUDED.auto_revoke_after_ns, updated_at = EXCLUDED.updated_at, require_dpop = EXCLUDED.require_dpop,
+				offline_after_ns = EXCLUDED.offline_after_ns`,
+			scope.Kind, scope.ID, nsPtr(p.MaxLifetime), warnings, nsPtr(p.DormancyThreshold), nsPtr(p.AutoRevokeAfter), p.UpdatedAt, p.RequireDPoP,
+			nsPtr(p.OfflineAfter))
 		return err
 	})
 }
@@ -98,14 +100,14 @@ func durPtr(v *int64) *time.Duration {
 
 func scanPolicy(row pgx.Row) (policy.Scope, policy.Policy, error) {
 	var sc policy.Scope
-	var max, dormant, revoke *int64
+	var max, dormant, revoke, offline *int64
 	var warnings []int64
 	var updated time.Time
 	var dpop *bool
-	if err := row.Scan(&sc.Kind, &sc.ID, &max, &warnings, &dormant, &revoke, &updated, &dpop); err != nil {
+	if err := row.Scan(&sc.Kind, &sc.ID, &max, &warnings, &dormant, &revoke, &updated, &dpop, &offline); err != nil {
 		return sc, policy.Policy{}, err
 	}
-	p := policy.Policy{MaxLifetime: durPtr(max), DormancyThreshold: durPtr(dormant), AutoRevokeAfter: durPtr(revoke), UpdatedAt: updated.UTC(), RequireDPoP: dpop}
+	p := policy.Policy{MaxLifetime: durPtr(max), DormancyThreshold: durPtr(dormant), AutoRevokeAfter: durPtr(revoke), OfflineAfter: durPtr(offline), UpdatedAt: updated.UTC(), RequireDPoP: dpop}
 	if warnings != nil {
 		ws := make([]time.Duration, len(warnings))
 		for i, n := range warnings {

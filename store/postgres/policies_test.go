@@ -18,3 +18,8 @@ func TestPolicySchedulersAcrossNodes(t *testing.T) {
 	u := schemaURL(t)
 	storetest.PolicySchedulersOnce(t, open(t, u), open(t, u))
 }
+
+func TestConnectorSchedulersAcrossNodes(t *testing.T) {
+	u := schemaURL(t)
+	storetest.ConnectorSchedulersOnce(t, open(t, u), open(t, u))
+}

@@ -14,7 +14,7 @@ import (
 
 var _ policy.Store = (*Store)(nil)
 
-const policyCols = `scope_kind, scope_id, max_lifetime_ns, expiry_warnings_ns, dormancy_threshold_ns, auto_revoke_after_ns, updated_us, require_dpop`
+const policyCols = `scope_kind, scope_id, max_lifetime_ns, expiry_warnings_ns, dormancy_threshold_ns, auto_revoke_after_ns, updated_us, require_dpop, offline_after_ns`
 
 // Policy returns what a scope sets, zero if nothing.
 func (s *Store) Policy(ctx context.Context, scope policy.Scope) (policy.Policy, error) {
@@ -66,10 +66,11 @@ func (s *Store) PutPolicy(ctx context.Context, scope policy.Scope, p policy.Poli
 			}
 			warnings = string(b)
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO policies (`+policyCols+`) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+		_, err := tx.ExecContext(ctx, `INSERT INTO policies (`+policyCols+`) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
 			ON CONFLICT (scope_kind, scope_id) DO UPDATE SET max_lifetime_ns = ?3, expiry_warnings_ns = ?4,
-				dormancy_threshold_ns = ?5, auto_revoke_after_ns = ?6, updated_us = ?7, require_dpop = ?8`,
-			scope.Kind, scope.ID, nsPtr(p.MaxLifetime), warnings, nsPtr(p.DormancyThreshold), nsPtr(p.AutoRevokeAfter), us(p.UpdatedAt), p.RequireDPoP)
+				dormancy_threshold_ns = ?5, auto_revoke_after_ns = ?6, updated_us = ?7, require_dpop = ?8, offline_after_ns = ?9`,
+			scope.Kind, scope.ID, nsPtr(p.MaxLifetime), warnings, nsPtr(p.DormancyThreshold), nsPtr(p.AutoRevokeAfter), us(p.UpdatedAt), p.RequireDPoP,
+			nsPtr(p.OfflineAfter))
 		return err
 	})
 }
@@ -91,14 +92,14 @@ func durPtr(v sql.NullInt64) *time.Duration {
 
 func scanPolicy(row scanner) (policy.Scope, policy.Policy, error) {
 	var sc policy.Scope
-	var max, dormant, revoke sql.NullInt64
+	var max, dormant, revoke, offline sql.NullInt64
 	var warnings sql.NullString
 	var updated int64
 	var dpop sql.NullBool
-	if err := row.Scan(&sc.Kind, &sc.ID, &max, &warnings, &dormant, &revoke, &updated, &dpop); err != nil {
+	if err := row.Scan(&sc.Kind, &sc.ID, &max, &warnings, &dormant, &revoke, &updated, &dpop, &offline); err != nil {
 		return sc, policy.Policy{}, err
 	}
-	p := policy.Policy{MaxLifetime: durPtr(max), DormancyThreshold: durPtr(dormant), AutoRevokeAfter: durPtr(revoke), UpdatedAt: fromUS(updated)}
+	p := policy.Policy{MaxLifetime: durPtr(max), DormancyThreshold: durPtr(dormant), AutoRevokeAfter: durPtr(revoke), OfflineAfter: durPtr(offline), UpdatedAt: fromUS(updated)}
 	if dpop.Valid {
 		p.RequireDPoP = &dpop.Bool
 	}

@@ -19,3 +19,8 @@ func TestPolicySchedulersAcrossProcesses(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.db")
 	storetest.PolicySchedulersOnce(t, openTest(t, path), openTest(t, path))
 }
+
+func TestConnectorSchedulersAcrossProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.db")
+	storetest.ConnectorSchedulersOnce(t, openTest(t, path), openTest(t, path))
+}

@@ -41,7 +41,7 @@ func day(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
 func testPolicyRoundTrip(t *testing.T, s conncred.Store) {
 	ps, ctx := policyStore(t, s), t.Context()
 	full := policy.Policy{MaxLifetime: ptr(day(90)), ExpiryWarnings: &[]time.Duration{day(14), day(1), 90 * time.Minute},
-		DormancyThreshold: ptr(day(30)), AutoRevokeAfter: ptr(day(60)), UpdatedAt: at(time.Hour)}
+		DormancyThreshold: ptr(day(30)), AutoRevokeAfter: ptr(day(60)), OfflineAfter: ptr(15 * time.Minute), UpdatedAt: at(time.Hour)}
 	partial := policy.Policy{MaxLifetime: ptr(time.Duration(0)), ExpiryWarnings: &[]time.Duration{}, UpdatedAt: at(2 * time.Hour)}
 	tests := []struct {
 		scope policy.Scope
@@ -49,7 +49,7 @@ func testPolicyRoundTrip(t *testing.T, s conncred.Store) {
 	}{
 		{policy.Scope{Kind: policy.ScopeServer}, full},
 		{policy.Scope{Kind: policy.ScopeApp, ID: newID()}, partial},
-		{policy.Scope{Kind: policy.ScopeConnector, ID: newID()}, policy.Policy{DormancyThreshold: ptr(day(7)), UpdatedAt: at(3 * time.Hour)}},
+		{policy.Scope{Kind: policy.ScopeConnector, ID: newID()}, policy.Policy{DormancyThreshold: ptr(day(7)), OfflineAfter: ptr(time.Duration(0)), UpdatedAt: at(3 * time.Hour)}},
 	}
 	for _, tc := range tests {
 		must(t, ps.PutPolicy(ctx, tc.scope, tc.p, nil))

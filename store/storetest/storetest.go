@@ -61,6 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) conncred.Store) {
 		{"BatonMore", batonMoreTests},
 		{"Trusts", trustTests},
 		{"Policies", policyTests},
+		{"ConnectorLiveness", livenessTests},
 		{"DPoP", dpopTests},
 		{"Webhooks", webhookTests},
 		{"Join", joinTests},
