@@ -35,6 +35,7 @@ type phaseResult struct {
 	reads, writes       int64 // the server's read and write syscalls
 	firstErr            error
 	connectors, workers int
+	every               time.Duration
 	rounds              int
 }
 
@@ -62,22 +63,35 @@ func (r phaseResult) log(t *testing.T, name string) {
 	t.Helper()
 	rate := float64(r.calls) / r.wall.Seconds()
 	perCall := r.cpuPerCall()
-	t.Logf("%-62s %d connectors, %d workers, %d round(s): %6.0f calls/s, errors %d, server CPU %5.0f µs/call, "+
+	pace := "as fast as answered"
+	if r.every > 0 {
+		pace = "each every " + r.every.String()
+	}
+	t.Logf("%-62s %d connectors (%s), %d workers, %d round(s): %6.0f calls/s, errors %d, server CPU %5.0f µs/call (%.2f cores used), "+
 		"syscalls/call read %.1f write %.1f, generator CPU %5.0f µs/call; %d connectors every %v (%.0f calls/s) would cost %.3f of one core",
-		name, r.connectors, r.workers, r.rounds, rate, r.errs, perCall, float64(r.reads)/float64(r.calls), float64(r.writes)/float64(r.calls),
+		name, r.connectors, pace, r.workers, r.rounds, rate, r.errs, perCall, r.serverCPU.Seconds()/r.wall.Seconds(), float64(r.reads)/float64(r.calls), float64(r.writes)/float64(r.calls),
 		r.genPerCall(), targetConnectors, targetInterval, targetRate, perCall*targetRate/1e6)
 	if r.firstErr != nil {
 		t.Errorf("%s: first error: %v", name, r.firstErr)
 	}
 }
 
-// runPhase lets workers call call for dur, each taking tg's connectors in
-// turn (worker w: w, w+workers, ...), and reads the server's CPU and
+// load is how a phase calls: workers callers for dur; with every > 0 each
+// connector is called at most once per every (as deployed: a connector
+// polls every next_poll), else as fast as the server answers.
+type load struct {
+	workers int
+	dur     time.Duration
+	every   time.Duration
+}
+
+// runPhase lets l.workers call call for l.dur, each taking tg's connectors
+// in turn (worker w: w, w+workers, ...), and reads the server's CPU and
 // syscalls from /proc before and after. dur 0 makes one call per
 // connector instead.
-func runPhase(t *testing.T, tg *target, workers int, dur time.Duration, call callFunc) phaseResult {
+func runPhase(t *testing.T, tg *target, l load, call callFunc) phaseResult {
 	t.Helper()
-	cs := tg.cs
+	cs, workers, dur := tg.cs, min(l.workers, len(tg.cs)), l.dur
 	ctx, cancel := context.WithTimeout(context.Background(), dur+time.Minute)
 	defer cancel()
 	before, err := loadgen.ReadProc(tg.nd.PID)
@@ -91,18 +105,33 @@ func runPhase(t *testing.T, tg *target, workers int, dur time.Duration, call cal
 	self0 := selfCPU()
 	start := time.Now()
 	deadline := start.Add(dur)
+	// A worker's turn comes round to the same connector after
+	// len(cs)/workers calls, so spacing its calls every*workers/len(cs)
+	// apart calls each connector once per every.
+	var gap time.Duration
+	if l.every > 0 {
+		gap = l.every * time.Duration(workers) / time.Duration(len(cs))
+	}
 	var calls, errs atomic.Int64
 	var once sync.Once
 	var firstErr error
 	var wg sync.WaitGroup
-	for w := range min(workers, len(cs)) {
+	for w := range workers {
 		wg.Go(func() {
+			next := start.Add(gap * time.Duration(w) / time.Duration(workers)) // spread the workers' first calls
 			for i := w; ; i += workers {
 				if i >= len(cs) {
 					if dur == 0 {
 						return
 					}
 					i %= len(cs)
+				}
+				if gap > 0 {
+					if wait := time.Until(next); wait > 0 {
+						timer := time.NewTimer(wait)
+						<-timer.C
+					}
+					next = next.Add(gap)
 				}
 				if dur > 0 && !time.Now().Before(deadline) {
 					return
@@ -132,7 +161,7 @@ func runPhase(t *testing.T, tg *target, workers int, dur time.Duration, call cal
 	return phaseResult{calls: calls.Load(), errs: errs.Load(), wall: wall,
 		serverCPU: after.CPU - before.CPU, selfCPU: selfCPU() - self0, firstErr: firstErr,
 		reads: io1.reads - io0.reads, writes: io1.writes - io0.writes,
-		connectors: len(cs), workers: workers, rounds: 1}
+		connectors: len(cs), workers: workers, every: l.every, rounds: 1}
 }
 
 // ioCounts are a process's read and write syscalls so far.
