@@ -220,7 +220,10 @@ func makeConnector(ctx context.Context, nd *node, appID string) (*connector, err
 		return nil, err
 	}
 	tr := nd.hc.Transport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost, tr.MaxIdleConns = 1, 1
+	// One connection, kept however long a phase leaves it idle (the
+	// shared client's one-minute idle timeout closed them between phases,
+	// and the next phase measured handshakes).
+	tr.MaxIdleConnsPerHost, tr.MaxIdleConns, tr.IdleConnTimeout = 1, 1, 0
 	opts := []connect.ClientOption{connect.WithGRPC(), connect.WithInterceptors(bearer(tok))}
 	return &connector{
 		appID: appID, connID: connID, token: tok, tr: tr,
