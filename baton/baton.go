@@ -57,9 +57,10 @@ type Config struct {
 	HelloGrace time.Duration
 	// QuietTTL bounds how long a poll that found nothing lets the next
 	// polls of its connector answer "nothing" without reading the store
-	// (default 1m; quiet.go). Writes through any node end it at once; the
-	// bound is for a task row no node announces (one changed by hand), and
-	// it costs one store read per connector and node per QuietTTL.
+	// (default 1m; each mark lasts a random half to all of it; quiet.go).
+	// Writes through any node end a mark at once; the bound is for a task
+	// row no node announces (one changed by hand), and it costs about one
+	// store read per connector and node per 0.75 QuietTTL.
 	QuietTTL time.Duration
 }
 

@@ -2,6 +2,7 @@ package baton
 
 import (
 	"context"
+	"math/rand/v2"
 	"sync"
 	"time"
 )
@@ -23,7 +24,10 @@ import (
 //     drops them all;
 //   - time: T is the earliest NotBefore of the connector's pending tasks
 //     (a retry's back-off), and never more than QuietTTL ahead, the
-//     backstop for a write no node announces (a row changed by hand).
+//     backstop for a write no node announces (a row changed by hand). A
+//     mark lasts a random half to all of QuietTTL, so the marks a node
+//     sets together (every connector's first poll after a restart) do
+//     not all end, and read the store, together.
 //
 // A poll's store read may race a write: the write's mark-dropping can
 // come between the read and the setting of the mark. Every drop moves an
@@ -117,6 +121,13 @@ func quietUntil(now, next time.Time, ttl time.Duration) time.Time {
 		return time.Time{}
 	}
 	return until
+}
+
+// quietTTL is how long a new mark may last at most: a random half to all
+// of QuietTTL.
+func (s *Service) quietTTL() time.Duration {
+	half := s.cfg.QuietTTL / 2
+	return half + rand.N(s.cfg.QuietTTL-half+1)
 }
 
 // watchTasks drops marks on the notices of a shared store until ctx ends.

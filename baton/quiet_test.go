@@ -93,7 +93,8 @@ func (e *quietEnv) poll() string {
 func (e *quietEnv) reads() int64 { return e.store.claims.Load() + e.store.settings.Load() }
 
 // TestQuietPollsSkipTheStore: after one empty poll, the next ones answer
-// from the mark without reading the store, until QuietTTL has passed.
+// from the mark without reading the store, for at least half of QuietTTL
+// and at most all of it.
 func TestQuietPollsSkipTheStore(t *testing.T) {
 	e := newQuietEnv(t, baton.Config{QuietTTL: time.Minute})
 	if id := e.poll(); id != "" {
@@ -102,22 +103,64 @@ func TestQuietPollsSkipTheStore(t *testing.T) {
 	if got := e.reads(); got != 2 {
 		t.Fatalf("first poll: %d store reads, want 2 (settings and tasks)", got)
 	}
-	for range 10 {
+	for range 5 {
 		e.clock.Advance(5 * time.Second)
 		if id := e.poll(); id != "" {
 			t.Fatalf("quiet poll handed out %s", id)
 		}
 	}
 	if got := e.reads(); got != 2 {
-		t.Errorf("10 quiet polls: %d store reads in all, want still 2", got)
+		t.Errorf("5 quiet polls within half of QuietTTL: %d store reads in all, want still 2", got)
 	}
-	if m := e.svc.Metrics(); m.QuietPolls != 10 || m.Polls != 11 {
-		t.Errorf("metrics: %d quiet of %d polls, want 10 of 11", m.QuietPolls, m.Polls)
+	if m := e.svc.Metrics(); m.QuietPolls != 5 || m.Polls != 6 {
+		t.Errorf("metrics: %d quiet of %d polls, want 5 of 6", m.QuietPolls, m.Polls)
 	}
-	e.clock.Advance(10 * time.Second) // 60 s after the first poll
+	e.clock.Advance(35 * time.Second) // QuietTTL after the first poll
 	e.poll()
 	if got := e.reads(); got != 4 {
 		t.Errorf("a poll QuietTTL after the mark: %d store reads in all, want 4 (it reads again)", got)
+	}
+}
+
+// TestQuietMarksEndApart: marks set at the same moment (every connector's
+// first poll after a restart) end at different times within QuietTTL, so
+// their store reads do not come all at once.
+func TestQuietMarksEndApart(t *testing.T) {
+	e := newQuietEnv(t, baton.Config{QuietTTL: time.Minute})
+	others := make([]context.Context, 20)
+	for i := range others {
+		c := conncred.Connector{ID: ksuid.New(t0.Add(time.Duration(i+1) * time.Millisecond)), AppID: e.app, DisplayName: "c", CreatedAt: t0, UpdatedAt: t0}
+		must(t, e.store.CreateConnector(context.Background(), c))
+		others[i] = conncred.WithPrincipal(context.Background(), &conncred.Principal{Kind: conncred.KindConnector, AppID: e.app, ConnectorID: c.ID})
+		must(t, e.svc.Hello(others[i], baton.HelloRequest{HostID: "h"}))
+		_, err := e.svc.NextTasks(others[i], "h", 1)
+		must(t, err)
+	}
+	ended := map[int]time.Duration{} // connector → when its first mark had ended
+	first, last := time.Duration(-1), time.Duration(-1)
+	for at := 5 * time.Second; at <= time.Minute; at += 5 * time.Second {
+		e.clock.Set(t0.Add(at))
+		for i, cx := range others {
+			before := e.reads()
+			_, err := e.svc.NextTasks(cx, "h", 1)
+			must(t, err)
+			if _, seen := ended[i]; !seen && e.reads() != before {
+				ended[i] = at
+				if first < 0 {
+					first = at
+				}
+				last = at
+			}
+		}
+	}
+	if len(ended) != len(others) {
+		t.Fatalf("%d of %d marks ended within QuietTTL", len(ended), len(others))
+	}
+	if first < 30*time.Second {
+		t.Errorf("a mark ended after %v, before half of QuietTTL", first)
+	}
+	if first == last {
+		t.Errorf("all %d marks set together ended together (at %v); want them spread over QuietTTL", len(others), first)
 	}
 }
 
@@ -209,8 +252,9 @@ func TestQuietMarkEndsOnWrites(t *testing.T) {
 }
 
 // TestQuietMarkBackstop: a task no node announces (written behind the
-// service's back) is handed out once QuietTTL has passed, not before:
-// the bound on how long a mark can hide anything.
+// service's back) is handed out once QuietTTL has passed, and not within
+// the half of it every mark lasts: the bound on how long a mark can hide
+// anything.
 func TestQuietMarkBackstop(t *testing.T) {
 	e := newQuietEnv(t, baton.Config{QuietTTL: time.Minute})
 	e.poll()
@@ -218,11 +262,11 @@ func TestQuietMarkBackstop(t *testing.T) {
 	task := baton.Task{ID: ksuid.New(now), ConnectorID: e.conn.ID, AppID: e.app, Type: baton.TypeSyncFull,
 		State: baton.StatePending, Attempt: 1, Reason: "by hand", CreatedAt: now, NotBefore: now}
 	must(t, e.store.CreateTask(context.Background(), task))
-	e.clock.Advance(59 * time.Second)
+	e.clock.Advance(29 * time.Second)
 	if id := e.poll(); id != "" {
-		t.Fatalf("poll within QuietTTL handed out %s; the mark should still answer", id)
+		t.Fatalf("poll within half of QuietTTL handed out %s; the mark should still answer", id)
 	}
-	e.clock.Advance(time.Second)
+	e.clock.Advance(31 * time.Second)
 	if id := e.poll(); id != task.ID {
 		t.Errorf("poll at QuietTTL: got %q, want %s", id, task.ID)
 	}

@@ -131,7 +131,7 @@ func (s *Service) NextTasks(ctx context.Context, host string, n int) (Poll, erro
 	}
 	if st.DisabledAt != nil {
 		if canMark {
-			s.quiet.mark(p.ConnectorID, now.Add(s.cfg.QuietTTL), epoch) // until resumed
+			s.quiet.mark(p.ConnectorID, now.Add(s.quietTTL()), epoch) // until resumed
 		}
 		return poll, nil
 	}
@@ -140,7 +140,7 @@ func (s *Service) NextTasks(ctx context.Context, host string, n int) (Poll, erro
 		return Poll{}, err
 	}
 	if len(tasks) == 0 && canMark {
-		if until := quietUntil(now, next, s.cfg.QuietTTL); !until.IsZero() {
+		if until := quietUntil(now, next, s.quietTTL()); !until.IsZero() {
 			s.quiet.mark(p.ConnectorID, until, epoch)
 		}
 	}
