@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/conncred/conncred/gen/c1/connectorapi/baton/v1/batonv1connect"
-	"github.com/conncred/conncred/internal/loadgen"
+	"github.com/conncred/conncred/internal/benchnode"
 )
 
 // client is c's client over its kept-alive connection, or over a fresh
@@ -98,7 +98,7 @@ func runPhase(t *testing.T, tg *target, l load, call callFunc) phaseResult {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	before, err := loadgen.ReadProc(tg.nd.PID)
+	before, err := benchnode.ReadProc(tg.nd.PID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func runPhase(t *testing.T, tg *target, l load, call callFunc) phaseResult {
 	}
 	wg.Wait()
 	wall := time.Since(start)
-	after, err := loadgen.ReadProc(tg.nd.PID)
+	after, err := benchnode.ReadProc(tg.nd.PID)
 	if err != nil {
 		t.Fatal(err)
 	}
