@@ -55,6 +55,13 @@ type Config struct {
 	// poll overtakes its start-up Hello, which may wait for the connector
 	// subprocess to start).
 	HelloGrace time.Duration
+	// QuietTTL bounds how long a poll that found nothing lets the next
+	// polls of its connector answer "nothing" without reading the store
+	// (default 1m; each mark lasts a random half to all of it; quiet.go).
+	// Writes through any node end a mark at once; the bound is for a task
+	// row no node announces (one changed by hand), and it costs about one
+	// store read per connector and node per 0.75 QuietTTL.
+	QuietTTL time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -81,6 +88,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.OrphanGrace <= 0 {
 		c.OrphanGrace = time.Hour
+	}
+	if c.QuietTTL <= 0 {
+		c.QuietTTL = time.Minute
 	}
 	if c.MaxTasksPerPoll <= 0 || c.MaxTasksPerPoll > 100 {
 		c.MaxTasksPerPoll = 100
@@ -109,6 +119,7 @@ type Service struct {
 	keys      keyCache
 	orphans   orphans
 	hello     helloState
+	quiet     quietMarks
 }
 
 // New returns a Service.
@@ -123,7 +134,12 @@ func New(cfg Config, d Deps) *Service {
 	if d.Audit == nil {
 		d.Audit = func(context.Context, conncred.AuditEvent) {}
 	}
-	return &Service{cfg: cfg, store: d.Store, artifacts: d.Artifacts, clock: d.Clock, log: d.Log, audit: d.Audit, metrics: &Metrics{}}
+	s := &Service{cfg: cfg, store: d.Store, artifacts: d.Artifacts, clock: d.Clock, log: d.Log, audit: d.Audit, metrics: &Metrics{}}
+	// A store no other node writes to needs no notices for its marks; a
+	// shared one's marks wait until Run's watcher listens.
+	_, shared := d.Store.(TaskWatcher)
+	s.quiet.enable(!shared)
+	return s
 }
 
 // Config returns the settings in force (defaults filled in).

@@ -110,6 +110,7 @@ func (s *Service) setPaused(ctx context.Context, appID, connectorID string, paus
 		if err := s.store.SaveSettings(ctx, st); err != nil {
 			return Status{}, err
 		}
+		s.changed(c.ID) // a resumed connector's pending tasks are claimable
 		s.audit(ctx, conncred.AuditEvent{Kind: kind, AppID: c.AppID, ConnectorID: c.ID})
 	}
 	return s.status(ctx, c)

@@ -129,6 +129,28 @@ func (s *Service) helloDue(ctx context.Context, c *conncred.Principal, host stri
 	return true, nil
 }
 
+// helloSettled reports, from memory alone, that helloDue would answer
+// false for host now without reading the store or remembering anything
+// new, so a quiet poll may skip it.
+func (s *Service) helloSettled(connectorID, host string, now time.Time) bool {
+	k := hostKey{connectorID, host}
+	s.hello.mu.Lock()
+	defer s.hello.mu.Unlock()
+	s.hello.init()
+	if s.hello.known[k] {
+		return true
+	}
+	if !s.hello.loaded[connectorID] {
+		return false
+	}
+	first, seen := s.hello.firstPoll[k]
+	if !seen {
+		return len(s.hello.firstPoll) >= maxUnknownHosts
+	}
+	asked, wasAsked := s.hello.asked[k]
+	return now.Sub(first) < s.cfg.HelloGrace || (wasAsked && now.Sub(asked) < s.cfg.HeartbeatTimeout)
+}
+
 // askHello creates a hello task for the connector and claims it for host
 // at once, so the host that lacks a Hello is the one asked.
 func (s *Service) askHello(ctx context.Context, p *conncred.Principal, host string, now time.Time) ([]Task, error) {
@@ -137,10 +159,12 @@ func (s *Service) askHello(ctx context.Context, p *conncred.Principal, host stri
 	if err := s.store.CreateTask(ctx, t); err != nil {
 		return nil, err
 	}
+	s.changed(p.ConnectorID)
 	s.metrics.created.Add(1)
 	s.metrics.helloTasks.Add(1)
 	s.audit(ctx, conncred.AuditEvent{Kind: AuditTaskCreated, AppID: p.AppID, ConnectorID: p.ConnectorID, Reason: "hello " + t.ID + " (host " + truncate(host, 64) + " polls without a hello)"})
-	return s.store.ClaimTasks(ctx, p.ConnectorID, host, now, 1)
+	tasks, _, err := s.store.ClaimTasks(ctx, p.ConnectorID, host, now, 1)
+	return tasks, err
 }
 
 // answerHello ends a hello task answered by a Hello carrying its id.

@@ -86,6 +86,7 @@ func (s *Service) createSync(ctx context.Context, c conncred.Connector, reason s
 		}
 		return Task{}, err
 	}
+	s.changed(c.ID)
 	s.metrics.created.Add(1)
 	s.audit(ctx, conncred.AuditEvent{Kind: AuditTaskCreated, AppID: c.AppID, ConnectorID: c.ID, Reason: "sync_full " + t.ID + " (" + reason + ")"})
 	return t, nil
@@ -93,8 +94,18 @@ func (s *Service) createSync(ctx context.Context, c conncred.Connector, reason s
 
 // Run calls Tick every interval until ctx ends. The ticker comes from the
 // caller (the clock's, in tests a channel they feed), so no test waits for
-// real time.
+// real time. On a store several nodes share (a TaskWatcher) it also
+// listens for the other nodes' task writes until ctx ends, and returns
+// only once it stopped listening.
 func (s *Service) Run(ctx context.Context, tick <-chan time.Time) {
+	if w, ok := s.store.(TaskWatcher); ok {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			s.watchTasks(ctx, w)
+		}()
+		defer func() { <-done }()
+	}
 	for {
 		select {
 		case <-ctx.Done():

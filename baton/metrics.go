@@ -5,12 +5,13 @@ import "sync/atomic"
 // Metrics counts what the wing does, for the metrics endpoint. Counters
 // only: they are cheap enough for the poll path (one atomic add).
 type Metrics struct {
-	polls, claimed, heartbeats, hellos   atomic.Int64
-	created, retries, timeouts           atomic.Int64
-	finished, failed, cancelled          atomic.Int64
-	uploads, uploadBytes, uploadsRefused atomic.Int64
-	orphanKeys, orphanChunks             atomic.Int64
-	helloTasks                           atomic.Int64
+	polls, claimed, heartbeats, hellos     atomic.Int64
+	created, retries, timeouts             atomic.Int64
+	finished, failed, cancelled            atomic.Int64
+	uploads, uploadBytes, uploadsRefused   atomic.Int64
+	orphanKeys, orphanChunks               atomic.Int64
+	helloTasks                             atomic.Int64
+	quietPolls, taskNotices, taskWatchLost atomic.Int64
 }
 
 func (m *Metrics) ended(state string) {
@@ -35,6 +36,13 @@ type MetricsSnapshot struct {
 	OrphanUploadsSwept, OrphanChunksSwept int64
 	// HelloTasks counts hello tasks sent to hosts without a Hello.
 	HelloTasks int64
+	// QuietPolls counts polls answered from a "nothing pending" mark,
+	// without the store (quiet.go).
+	QuietPolls int64
+	// TaskNotices counts the task writes a shared store announced to this
+	// node (any node's, this one's too); TaskWatchLost counts the times
+	// its listener stopped, dropping every mark.
+	TaskNotices, TaskWatchLost int64
 }
 
 // Metrics returns the current counters.
@@ -46,5 +54,6 @@ func (s *Service) Metrics() MetricsSnapshot {
 		TasksFinished: m.finished.Load(), TasksFailed: m.failed.Load(), TasksCancelled: m.cancelled.Load(),
 		Uploads: m.uploads.Load(), UploadBytes: m.uploadBytes.Load(), UploadsRefused: m.uploadsRefused.Load(),
 		OrphanUploadsSwept: m.orphanKeys.Load(), OrphanChunksSwept: m.orphanChunks.Load(), HelloTasks: m.helloTasks.Load(),
+		QuietPolls: m.quietPolls.Load(), TaskNotices: m.taskNotices.Load(), TaskWatchLost: m.taskWatchLost.Load(),
 	}
 }

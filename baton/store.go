@@ -144,13 +144,19 @@ type Store interface {
 	// CreateTask inserts a pending task. A second sync_full task for a
 	// connector that has one pending or running is EConflict: this insert
 	// is the one-sync-at-a-time rule, so two nodes can never both start one.
+	// A shared store (TaskWatcher) announces it to every node.
 	CreateTask(ctx context.Context, t Task) error
 	GetTask(ctx context.Context, id string) (Task, error)
 	ListTasks(ctx context.Context, f TaskFilter) ([]Task, error)
 	// ClaimTasks marks at most n of the connector's pending tasks whose
 	// NotBefore is not after now as running on host, oldest first, and
 	// returns them. Concurrent callers (on any node) never get the same task.
-	ClaimTasks(ctx context.Context, connectorID, host string, now time.Time, n int) ([]Task, error)
+	// When it claims none, next is the earliest NotBefore of the
+	// connector's pending tasks (after now), zero when it has none pending,
+	// or now when it cannot tell (another caller claimed what it saw):
+	// until next, polls may answer without the store (quiet.go). When it
+	// claims some, next is zero.
+	ClaimTasks(ctx context.Context, connectorID, host string, now time.Time, n int) (claimed []Task, next time.Time, err error)
 	// BeatTasks moves HeartbeatAt to now for each of ids that is the
 	// connector's and running, and returns the connector's tasks among ids
 	// as stored afterwards (unknown or foreign ids are left out).
@@ -174,6 +180,9 @@ type Store interface {
 	GetArtifact(ctx context.Context, taskID, kind string) (Artifact, error)
 
 	GetSettings(ctx context.Context, connectorID string) (Settings, error)
+	// SaveSettings inserts or replaces the settings; a shared store
+	// (TaskWatcher) announces it to every node (a resume makes pending
+	// tasks claimable).
 	SaveSettings(ctx context.Context, s Settings) error
 
 	// SharedKey returns the key stored under name, storing candidate

@@ -106,7 +106,8 @@ type Poll struct {
 // NextTasks hands the calling connector up to n of its pending tasks (at
 // least one, at most MaxTasksPerPoll), marking them running on host, and
 // always says when to poll and heartbeat next. A paused connector gets
-// none.
+// none. A poll that finds nothing leaves a mark that answers the next
+// ones without the store (quiet.go) until a write or time ends it.
 func (s *Service) NextTasks(ctx context.Context, host string, n int) (Poll, error) {
 	p, err := connector(ctx)
 	if err != nil {
@@ -118,17 +119,30 @@ func (s *Service) NextTasks(ctx context.Context, host string, n int) (Poll, erro
 	n = min(max(n, 1), s.cfg.MaxTasksPerPoll)
 	poll := Poll{NextPoll: s.cfg.PollInterval, NextHeartbeat: s.cfg.HeartbeatInterval}
 	s.metrics.polls.Add(1)
+	now := s.now()
+	if s.quiet.holds(p.ConnectorID, now) && s.helloSettled(p.ConnectorID, host, now) {
+		s.metrics.quietPolls.Add(1)
+		return poll, nil
+	}
+	epoch, canMark := s.quiet.begin()
 	st, err := s.store.GetSettings(ctx, p.ConnectorID)
 	if err != nil && conncred.ErrorCode(err) != conncred.ENotFound {
 		return Poll{}, err
 	}
 	if st.DisabledAt != nil {
+		if canMark {
+			s.quiet.mark(p.ConnectorID, now.Add(s.quietTTL()), epoch) // until resumed
+		}
 		return poll, nil
 	}
-	now := s.now()
-	tasks, err := s.store.ClaimTasks(ctx, p.ConnectorID, host, now, n)
+	tasks, next, err := s.store.ClaimTasks(ctx, p.ConnectorID, host, now, n)
 	if err != nil {
 		return Poll{}, err
+	}
+	if len(tasks) == 0 && canMark {
+		if until := quietUntil(now, next, s.quietTTL()); !until.IsZero() {
+			s.quiet.mark(p.ConnectorID, until, epoch)
+		}
 	}
 	if len(tasks) < n {
 		due, err := s.helloDue(ctx, p, host, now)
@@ -291,6 +305,7 @@ func (s *Service) end(ctx context.Context, t Task, o Outcome) (Task, error) {
 		if err := s.store.CreateTask(ctx, retry); err != nil && conncred.ErrorCode(err) != conncred.EConflict {
 			return t, err
 		}
+		s.changed(t.ConnectorID)
 		s.metrics.retries.Add(1)
 	}
 	return t, nil

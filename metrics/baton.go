@@ -12,6 +12,7 @@ type BatonStats struct {
 	Uploads, UploadBytes, UploadsRefused       int64
 	OrphanUploadsSwept, OrphanChunksSwept      int64
 	HelloTasks                                 int64
+	QuietPolls, TaskNotices, TaskWatchLost     int64
 }
 
 // WatchBaton exports the BatonService's counters, read from stats at every
@@ -38,5 +39,8 @@ func (m *Metrics) WatchBaton(stats func() BatonStats) {
 		counter("orphan_uploads_swept_total", "Uploads left uncommitted (a node died mid-upload) whose stored chunks were deleted.", func(s BatonStats) int64 { return s.OrphanUploadsSwept }),
 		counter("orphan_chunks_swept_total", "Stored chunks of uncommitted uploads deleted.", func(s BatonStats) int64 { return s.OrphanChunksSwept }),
 		counter("hello_tasks_total", "Hello tasks sent to hosts that poll without a Hello on record.", func(s BatonStats) int64 { return s.HelloTasks }),
+		counter("quiet_polls_total", "Polls answered from a node's \"nothing pending\" mark, without reading the database.", func(s BatonStats) int64 { return s.QuietPolls }),
+		counter("task_notices_total", "Task and settings writes announced by the shared database (PostgreSQL) to this node, any node's.", func(s BatonStats) int64 { return s.TaskNotices }),
+		counter("task_watch_lost_total", "Times the listener for other nodes' task writes stopped (each drops the node's marks until it listens again).", func(s BatonStats) int64 { return s.TaskWatchLost }),
 	)
 }

@@ -77,15 +77,23 @@ func binary(t testing.TB) string {
 // node is a running `conncred serve --dev` with its profiler on loopback.
 type node struct {
 	*benchnode.Node
+	bin     string       // the conncred binary it runs
 	hc      *http.Client // one kept-alive HTTP/2 connection pool
 	admin   *benchnode.Admin
 	debug   string // http://127.0.0.1:port of /debug/pprof/
 	dbLabel string
 }
 
-// startNode starts serve on SQLite in a temp dir, or on a fresh schema of
-// the PostgreSQL database at pgURL.
+// startNode starts this tree's serve (binary) on SQLite in a temp dir, or
+// on a fresh schema of the PostgreSQL database at pgURL.
 func startNode(t *testing.T, pgURL string, extra ...string) *node {
+	t.Helper()
+	return startNodeOf(t, binary(t), pgURL, extra...)
+}
+
+// startNodeOf is startNode for the conncred binary at bin (another build,
+// to compare against).
+func startNodeOf(t *testing.T, bin, pgURL string, extra ...string) *node {
 	t.Helper()
 	ctx := context.Background()
 	dataDir := filepath.Join(t.TempDir(), "data")
@@ -101,7 +109,7 @@ func startNode(t *testing.T, pgURL string, extra ...string) *node {
 		args = append(args, "--db", db)
 		label = "postgres"
 	}
-	n, err := benchnode.StartNode(ctx, binary(t), dataDir, args...)
+	n, err := benchnode.StartNode(ctx, bin, dataDir, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +126,7 @@ func startNode(t *testing.T, pgURL string, extra ...string) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &node{Node: n, hc: hc, admin: admin, debug: "http://" + debug, dbLabel: label}
+	return &node{Node: n, bin: bin, hc: hc, admin: admin, debug: "http://" + debug, dbLabel: label}
 }
 
 // freeLoopbackAddr returns a loopback address nothing listens on now.
@@ -212,7 +220,10 @@ func makeConnector(ctx context.Context, nd *node, appID string) (*connector, err
 		return nil, err
 	}
 	tr := nd.hc.Transport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost, tr.MaxIdleConns = 1, 1
+	// One connection, kept however long a phase leaves it idle (the
+	// shared client's one-minute idle timeout closed them between phases,
+	// and the next phase measured handshakes).
+	tr.MaxIdleConnsPerHost, tr.MaxIdleConns, tr.IdleConnTimeout = 1, 1, 0
 	opts := []connect.ClientOption{connect.WithGRPC(), connect.WithInterceptors(bearer(tok))}
 	return &connector{
 		appID: appID, connID: connID, token: tok, tr: tr,

@@ -64,9 +64,12 @@ func scanTask(row pgx.Row) (baton.Task, error) {
 }
 
 // CreateTask inserts a pending task; a second live sync of a connector
-// fails the baton_tasks_one_sync index: EConflict.
+// fails the baton_tasks_one_sync index: EConflict. The same statement
+// announces it to every node (baton_watch.go), so it is heard exactly
+// when it commits.
 func (s *Store) CreateTask(ctx context.Context, t baton.Task) error {
-	return s.exec(ctx, `INSERT INTO baton_tasks (`+taskCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+	return s.exec(ctx, `WITH ins AS (INSERT INTO baton_tasks (`+taskCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+		RETURNING connector_id) SELECT pg_notify('`+taskChannel+`', connector_id) FROM ins`,
 		t.ID, t.ConnectorID, t.AppID, t.Type, t.State, t.Attempt, t.RetryOf, t.Reason, t.HostID, t.CreatedAt, t.NotBefore,
 		t.StartedAt, t.HeartbeatAt, t.FinishedAt, t.CancelRequested, t.ErrorCode, t.ErrorMessage, t.NonRetryable, t.Response)
 }
@@ -117,15 +120,37 @@ func (s *Store) ListTasks(ctx context.Context, f baton.TaskFilter) ([]baton.Task
 // ClaimTasks hands out pending tasks. FOR UPDATE SKIP LOCKED makes
 // concurrent claims (on any node) pass over each other's rows instead of
 // waiting for them, and the update re-checks the state, so no task is
-// handed out twice.
-func (s *Store) ClaimTasks(ctx context.Context, connectorID, host string, now time.Time, n int) ([]baton.Task, error) {
+// handed out twice. Almost every poll finds nothing, so one read first
+// answers those (and gives the earliest NotBefore, the next a poll that
+// claims nothing reports); only a poll that saw a claimable task writes.
+func (s *Store) ClaimTasks(ctx context.Context, connectorID, host string, now time.Time, n int) ([]baton.Task, time.Time, error) {
+	var first *time.Time
+	err := s.do(ctx, func(ctx context.Context, c *pgxpool.Conn) error {
+		return c.QueryRow(ctx, `SELECT min(not_before) FROM baton_tasks WHERE connector_id = $1 AND state = 'pending'`, connectorID).Scan(&first)
+	})
+	switch {
+	case err != nil:
+		return nil, time.Time{}, err
+	case first == nil:
+		return nil, time.Time{}, nil
+	case first.After(now):
+		return nil, first.UTC(), nil
+	}
 	out, err := list(ctx, s, scanTask, `UPDATE baton_tasks SET state = 'running', host_id = $1, started_at = $2, heartbeat_at = $2
 		WHERE id IN (SELECT id FROM baton_tasks WHERE connector_id = $3 AND state = 'pending' AND not_before <= $2
 			ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
 		AND state = 'pending'
 		RETURNING `+taskCols, host, now, connectorID, n)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	if len(out) == 0 {
+		// What the read saw went to another node in between, or is
+		// locked by a claim that may yet fail: say nothing about later.
+		return nil, now, nil
+	}
 	slices.SortFunc(out, func(a, b baton.Task) int { return strings.Compare(a.ID, b.ID) })
-	return out, err
+	return out, time.Time{}, nil
 }
 
 // BeatTasks records a heartbeat of the connector's running tasks.
@@ -241,11 +266,13 @@ func (s *Store) GetSettings(ctx context.Context, connectorID string) (baton.Sett
 	return st, err
 }
 
-// SaveSettings inserts or replaces a connector's sync settings.
+// SaveSettings inserts or replaces a connector's sync settings and
+// announces it to every node (a resume makes pending tasks claimable).
 func (s *Store) SaveSettings(ctx context.Context, st baton.Settings) error {
-	return s.exec(ctx, `INSERT INTO baton_settings (`+settingsCols+`) VALUES ($1, $2, $3, $4, $5, $6)
+	return s.exec(ctx, `WITH up AS (INSERT INTO baton_settings (`+settingsCols+`) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (connector_id) DO UPDATE SET cron = excluded.cron, time_zone = excluded.time_zone,
-		next_run_at = excluded.next_run_at, disabled_at = excluded.disabled_at, updated_at = excluded.updated_at`,
+		next_run_at = excluded.next_run_at, disabled_at = excluded.disabled_at, updated_at = excluded.updated_at
+		RETURNING connector_id) SELECT pg_notify('`+taskChannel+`', connector_id) FROM up`,
 		st.ConnectorID, st.Cron, st.TimeZone, st.NextRunAt, st.DisabledAt, st.UpdatedAt)
 }
 

@@ -42,7 +42,7 @@ func TestBatonClaimAcrossNodes(t *testing.T) {
 		node := nodes[w%2]
 		wg.Go(func() {
 			for {
-				got, err := node.ClaimTasks(ctx, c.ID, "host", now.Add(time.Hour), 1+w%3)
+				got, _, err := node.ClaimTasks(ctx, c.ID, "host", now.Add(time.Hour), 1+w%3)
 				if err != nil {
 					t.Errorf("claim: %v", err)
 					return

@@ -121,13 +121,19 @@ func taskWhere(f baton.TaskFilter) (string, []any) {
 // Almost every poll finds nothing, so a read on the read pool (which never
 // waits for the writer) answers those, and only a poll that saw a task
 // takes the write lock: measured, an empty poll went from a write
-// transaction to one indexed read.
-func (s *Store) ClaimTasks(ctx context.Context, connectorID, host string, now time.Time, n int) ([]baton.Task, error) {
-	var any int
-	err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM baton_tasks WHERE connector_id = ? AND state = 'pending' AND not_before_us <= ?)`,
-		connectorID, us(now)).Scan(&any)
-	if err != nil || any == 0 {
-		return nil, dbErr(err)
+// transaction to one indexed read. The same read gives the earliest
+// NotBefore, the next a poll that claims nothing reports.
+func (s *Store) ClaimTasks(ctx context.Context, connectorID, host string, now time.Time, n int) ([]baton.Task, time.Time, error) {
+	var first sql.NullInt64
+	err := s.r.QueryRowContext(ctx, `SELECT MIN(not_before_us) FROM baton_tasks WHERE connector_id = ? AND state = 'pending'`,
+		connectorID).Scan(&first)
+	switch {
+	case err != nil:
+		return nil, time.Time{}, dbErr(err)
+	case !first.Valid:
+		return nil, time.Time{}, nil
+	case first.Int64 > us(now):
+		return nil, fromUS(first.Int64), nil
 	}
 	var out []baton.Task
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
@@ -137,8 +143,15 @@ func (s *Store) ClaimTasks(ctx context.Context, connectorID, host string, now ti
 			RETURNING `+taskCols, host, us(now), connectorID, n)
 		return err
 	})
+	if err != nil {
+		return nil, time.Time{}, err
+	}
 	sortTasks(out)
-	return out, err
+	if len(out) == 0 {
+		// What the read saw went to another caller in between.
+		return nil, now, nil
+	}
+	return out, time.Time{}, nil
 }
 
 // BeatTasks records a heartbeat of the connector's running tasks.

@@ -98,7 +98,7 @@ func testBatonOneSync(t *testing.T, s conncred.Store) {
 	other := newConnector(t, s, c.AppID)
 	must(t, bs.CreateTask(ctx, pendingSync(other, at(time.Second))))
 	// Running still blocks; a final sync no longer does.
-	_, err := bs.ClaimTasks(ctx, c.ID, "h", at(time.Second), 1)
+	_, _, err := bs.ClaimTasks(ctx, c.ID, "h", at(time.Second), 1)
 	must(t, err)
 	wantCode(t, bs.CreateTask(ctx, pendingSync(c, at(2*time.Second))), conncred.EConflict)
 	_, changed, err := bs.EndTask(ctx, first.ID, baton.Outcome{State: baton.StateFinished, At: at(3 * time.Second)})
@@ -119,21 +119,44 @@ func testBatonClaimOrder(t *testing.T, s conncred.Store) {
 	hello2.Type, hello2.NotBefore = baton.TypeHello, at(time.Hour)
 	must(t, bs.CreateTask(ctx, hello1))
 	must(t, bs.CreateTask(ctx, hello2))
-	got, err := bs.ClaimTasks(ctx, c.ID, "h1", at(time.Minute), 10)
+	got, next, err := bs.ClaimTasks(ctx, c.ID, "h1", at(time.Minute), 10)
 	must(t, err)
 	if len(got) != 1 || got[0].ID != hello1.ID || got[0].State != baton.StateRunning || got[0].HostID != "h1" ||
 		got[0].StartedAt == nil || !got[0].StartedAt.Equal(at(time.Minute)) || !got[0].HeartbeatAt.Equal(at(time.Minute)) {
 		t.Fatalf("ClaimTasks before NotBefore of the second: got %+v, want only the first, running on h1", got)
 	}
-	got, err = bs.ClaimTasks(ctx, c.ID, "h1", at(time.Minute), 10)
+	if !next.IsZero() {
+		t.Errorf("ClaimTasks that claimed a task: next %v, want zero", next)
+	}
+	// Nothing claimable: next says when the second will be.
+	got, next, err = bs.ClaimTasks(ctx, c.ID, "h1", at(time.Minute), 10)
 	must(t, err)
 	if len(got) != 0 {
 		t.Fatalf("second ClaimTasks: got %d tasks, want 0", len(got))
 	}
-	got, err = bs.ClaimTasks(ctx, c.ID, "h2", at(time.Hour), 10)
+	if !next.Equal(at(time.Hour)) {
+		t.Errorf("ClaimTasks with a task pending later: next %v, want its NotBefore %v", next, at(time.Hour))
+	}
+	got, _, err = bs.ClaimTasks(ctx, c.ID, "h2", at(time.Hour), 10)
 	must(t, err)
 	if len(got) != 1 || got[0].ID != hello2.ID {
 		t.Fatalf("ClaimTasks at NotBefore: got %+v, want the second", got)
+	}
+	// Nothing pending at all: next is zero.
+	got, next, err = bs.ClaimTasks(ctx, c.ID, "h2", at(2*time.Hour), 10)
+	must(t, err)
+	if len(got) != 0 || !next.IsZero() {
+		t.Errorf("ClaimTasks with nothing pending: got %d tasks, next %v; want none and zero", len(got), next)
+	}
+	// Another connector's pending task says nothing about this one.
+	other := newConnector(t, s, c.AppID)
+	later := pendingSync(other, at(3*time.Hour))
+	later.NotBefore = at(4 * time.Hour)
+	must(t, bs.CreateTask(ctx, later))
+	got, next, err = bs.ClaimTasks(ctx, c.ID, "h2", at(3*time.Hour), 10)
+	must(t, err)
+	if len(got) != 0 || !next.IsZero() {
+		t.Errorf("ClaimTasks beside another connector's task: got %d tasks, next %v; want none and zero", len(got), next)
 	}
 }
 
@@ -156,7 +179,7 @@ func testBatonClaimRace(t *testing.T, s conncred.Store) {
 	for w := range 8 {
 		wg.Go(func() {
 			for {
-				got, err := bs.ClaimTasks(ctx, c.ID, "host", at(time.Hour), 3)
+				got, _, err := bs.ClaimTasks(ctx, c.ID, "host", at(time.Hour), 3)
 				if err != nil {
 					t.Errorf("worker %d: %v", w, err)
 					return
@@ -196,9 +219,9 @@ func testBatonBeat(t *testing.T, s conncred.Store) {
 	if len(got) != 1 || got[0].HeartbeatAt != nil {
 		t.Fatalf("beat of a pending task: got %+v, want it unchanged (no heartbeat time)", got)
 	}
-	_, err = bs.ClaimTasks(ctx, c.ID, "h", at(time.Second), 1)
+	_, _, err = bs.ClaimTasks(ctx, c.ID, "h", at(time.Second), 1)
 	must(t, err)
-	_, err = bs.ClaimTasks(ctx, other.ID, "h", at(time.Second), 1)
+	_, _, err = bs.ClaimTasks(ctx, other.ID, "h", at(time.Second), 1)
 	must(t, err)
 	got, err = bs.BeatTasks(ctx, c.ID, []string{mine.ID, theirs.ID, "unknown"}, at(time.Minute))
 	must(t, err)
@@ -224,7 +247,7 @@ func testBatonEndOnce(t *testing.T, s conncred.Store) {
 	if changed {
 		t.Fatal("EndTask finished a pending task")
 	}
-	_, err = bs.ClaimTasks(ctx, c.ID, "h", at(time.Second), 1)
+	_, _, err = bs.ClaimTasks(ctx, c.ID, "h", at(time.Second), 1)
 	must(t, err)
 	first := baton.Outcome{State: baton.StateFailed, At: at(2 * time.Second), ErrorCode: 14, ErrorMessage: "boom", NonRetryable: true, Response: []byte{1, 2}}
 	got, changed, err := bs.EndTask(ctx, tk.ID, first)
@@ -248,7 +271,7 @@ func testBatonStale(t *testing.T, s conncred.Store) {
 	c := newConnector(t, s, newApp(t, s).ID)
 	tk := pendingSync(c, at(0))
 	must(t, bs.CreateTask(ctx, tk))
-	_, err := bs.ClaimTasks(ctx, c.ID, "h", at(0), 1)
+	_, _, err := bs.ClaimTasks(ctx, c.ID, "h", at(0), 1)
 	must(t, err)
 	_, err = bs.BeatTasks(ctx, c.ID, []string{tk.ID}, at(time.Minute))
 	must(t, err)
