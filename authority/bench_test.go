@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"math/bits"
 	"sync"
 	"testing"
 	"time"
@@ -273,26 +274,33 @@ func BenchmarkExchange(b *testing.B) {
 	}
 }
 
-// batchSizes observes the batch mode's queue, if set, and reports its mean
-// batch size when the benchmark ends.
+// batchSizes observes the batch mode's queue, if set, and when the
+// benchmark ends reports its mean batch size and the share of signatures
+// verified in a batch of two or more, and logs the distribution (how many
+// signatures were verified in batches of 1, 2–3, 4–7, ... members).
 func batchSizes(b *testing.B, a *Authority) {
 	if a.sigs.queue == nil {
 		return
 	}
 	var mu sync.Mutex
+	var bySize [8]int // signatures in batches of [2^i, 2^(i+1)) members
 	batches, sigs := 0, 0
 	a.sigs.queue.Observer = func(n int, _ bool) {
 		mu.Lock()
 		batches++
 		sigs += n
+		bySize[min(bits.Len(uint(n))-1, len(bySize)-1)] += n
 		mu.Unlock()
 	}
 	b.Cleanup(func() {
 		mu.Lock()
 		defer mu.Unlock()
-		if batches > 0 {
-			b.ReportMetric(float64(sigs)/float64(batches), "sigs/batch")
+		if batches == 0 {
+			return
 		}
+		b.ReportMetric(float64(sigs)/float64(batches), "sigs/batch")
+		b.ReportMetric(100*float64(sigs-bySize[0])/float64(sigs), "%batched")
+		b.Logf("signatures by batch size (1, 2-3, 4-7, 8-15, 16-31, 32-63, 64-127, 128+): %v of %d in %d batches", bySize, sigs, batches)
 	})
 }
 

@@ -31,6 +31,9 @@ func BenchmarkParallel(b *testing.B) {
 			items[i] = edverify.Item{Key: pubs[i%keys], Msg: msg, Sig: ed25519.Sign(privs[i%keys], msg)}
 		}
 		for _, par := range []int{1, 8} {
+			if keys > 1 && par == 1 {
+				continue
+			}
 			b.Run(fmt.Sprintf("keys=%d/par=%d/direct", keys, par), func(b *testing.B) {
 				var next atomic.Int64
 				b.SetParallelism(par)
@@ -66,4 +69,61 @@ func BenchmarkParallel(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkParallelHostile is BenchmarkParallel with one bad signature (S
+// changed) in every 8 checks: what a stream of bad signatures costs with
+// and without batching, and how small the queue keeps its batches.
+func BenchmarkParallelHostile(b *testing.B) {
+	items := make([]edverify.Item, 1024)
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	k := edverify.NewPublicKey(pub)
+	for i := range items {
+		msg := fmt.Appendf(nil, "eyJhbGciOiJFZERTQSJ9.%d", i)
+		sig := ed25519.Sign(priv, msg)
+		if i%8 == 0 {
+			sig[40] ^= 1
+		}
+		items[i] = edverify.Item{Key: k, Msg: msg, Sig: sig}
+	}
+	want := func(i int64) bool { return i%int64(len(items))%8 != 0 }
+	b.Run("direct", func(b *testing.B) {
+		var next atomic.Int64
+		b.SetParallelism(8)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				i := next.Add(1)
+				it := items[i%int64(len(items))]
+				if it.Key.Verify(it.Msg, it.Sig) != want(i) {
+					b.Error("wrong answer")
+				}
+			}
+		})
+	})
+	b.Run("queue", func(b *testing.B) {
+		var next atomic.Int64
+		var mu sync.Mutex
+		batches, sigs, failed := 0, 0, 0
+		q := &Queue{Observer: func(n int, f bool) {
+			mu.Lock()
+			batches++
+			sigs += n
+			if f {
+				failed++
+			}
+			mu.Unlock()
+		}}
+		b.SetParallelism(8)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				i := next.Add(1)
+				it := items[i%int64(len(items))]
+				if q.Verify(it.Key, it.Msg, it.Sig) != want(i) {
+					b.Error("wrong answer")
+				}
+			}
+		})
+		b.ReportMetric(float64(sigs)/float64(max(batches, 1)), "sigs/batch")
+		b.ReportMetric(float64(failed)/float64(max(batches, 1)), "failed/batch")
+	})
 }

@@ -2,14 +2,20 @@
 // verification, as internal/groupcommit lets concurrent replay records
 // share one commit.
 //
-// The first caller to find no verification running leads: it takes every
-// pending check (up to the batch limit), verifies them together with
-// edverify.VerifyBatch, answers each caller, then hands the lead to the
-// oldest caller that arrived meanwhile. No goroutine runs when nothing is
-// pending, and a lone caller verifies at once (a batch of one is the single
-// check), so batching adds no latency at low concurrency; under load, the
-// checks that arrive during one verification share the next. Every answer
-// is crypto/ed25519.Verify's (edverify.VerifyBatch is exact).
+// A caller that finds fewer than Leaders verifications running leads: it
+// takes every pending check (up to the batch limit), verifies them together
+// with edverify.VerifyBatch, answers each caller, then hands the lead to
+// the oldest caller that arrived meanwhile. No goroutine runs when nothing
+// is pending, and a lone caller verifies at once (a batch of one is the
+// single check), so batching adds no latency at low concurrency; under
+// load, the checks that arrive while every leader is busy share the next
+// batch. Every answer is crypto/ed25519.Verify's (edverify.VerifyBatch is
+// exact).
+//
+// Unlike a commit, a verification is CPU work: with one leader at a time
+// (as groupcommit has) only one core would verify while the callers of the
+// others wait, so Leaders defaults to GOMAXPROCS and every core can lead a
+// batch.
 //
 // # What a bad signature costs the others
 //
@@ -27,6 +33,7 @@
 package verifyq
 
 import (
+	"runtime"
 	"sync"
 
 	"github.com/conncred/conncred/internal/edverify"
@@ -42,14 +49,16 @@ const DefaultMax = 64
 type Queue struct {
 	// Max bounds one batch (default DefaultMax).
 	Max int
+	// Leaders bounds the batches verified at once (default GOMAXPROCS).
+	Leaders int
 	// Observer, if set, is told every batch's size and whether its
 	// equation failed, from the verifying goroutine (so it must be quick).
 	Observer func(size int, failed bool)
 
 	mu      sync.Mutex
 	pending []*waiter
-	leading bool // a caller is verifying; newcomers wait
-	limit   int  // the batch limit now, 1..max(); 0 until first used
+	leading int // callers verifying now; at Leaders, newcomers wait
+	limit   int // the batch limit now, 1..max(); 0 until first used
 }
 
 type waiter struct {
@@ -68,22 +77,26 @@ type result struct {
 func (q *Queue) Verify(k *edverify.PublicKey, msg, sig []byte) bool {
 	me := &waiter{item: edverify.Item{Key: k, Msg: msg, Sig: sig}, done: make(chan result, 1)}
 	q.mu.Lock()
-	q.pending = append(q.pending, me)
-	if q.leading {
+	if q.leading >= q.leaders() {
+		q.pending = append(q.pending, me)
 		q.mu.Unlock()
 		r := <-me.done
 		if !r.lead {
 			return r.ok
 		}
+		// Handed the lead by a leader that took us out of pending and
+		// left q.leading counting us.
 		q.mu.Lock()
+	} else {
+		q.leading++
 	}
-	q.leading = true
 	if q.limit == 0 {
 		q.limit = q.max()
 	}
-	n := min(len(q.pending), q.limit)
-	batch := q.pending[:n:n]
-	q.pending = append([]*waiter(nil), q.pending[n:]...)
+	n := min(len(q.pending)+1, q.limit)
+	batch := append(make([]*waiter, 0, n), me)
+	batch = append(batch, q.pending[:n-1]...)
+	q.pending = q.pending[n-1:]
 	q.mu.Unlock()
 
 	failed, clean, panicked := q.verify(batch)
@@ -96,9 +109,11 @@ func (q *Queue) Verify(k *edverify.PublicKey, msg, sig []byte) bool {
 		q.limit = min(q.max(), q.limit+1)
 	}
 	if len(q.pending) > 0 {
-		q.pending[0].done <- result{lead: true}
+		next := q.pending[0]
+		q.pending = q.pending[1:]
+		next.done <- result{lead: true}
 	} else {
-		q.leading = false
+		q.leading--
 	}
 	q.mu.Unlock()
 	if panicked != nil {
@@ -115,6 +130,13 @@ func (q *Queue) Limit() int {
 		return q.max()
 	}
 	return q.limit
+}
+
+func (q *Queue) leaders() int {
+	if q.Leaders > 0 {
+		return q.Leaders
+	}
+	return runtime.GOMAXPROCS(0)
 }
 
 func (q *Queue) max() int {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"filippo.io/edwards25519"
@@ -134,7 +135,7 @@ func TestLoneCallerVerifiesAtOnce(t *testing.T) {
 	if fmt.Sprint(rec.sizes) != fmt.Sprint([]int{1, 1, 1, 1, 1, 1, 1, 1, 1}) {
 		t.Errorf("batch sizes %v, want nine batches of one", rec.sizes)
 	}
-	if q.leading || len(q.pending) != 0 {
+	if q.leading != 0 || len(q.pending) != 0 {
 		t.Error("the queue is not idle after its callers left")
 	}
 }
@@ -170,10 +171,56 @@ func startLeader(wg *sync.WaitGroup, q *Queue, f func()) {
 		q.mu.Lock()
 		leading := q.leading
 		q.mu.Unlock()
-		if leading {
+		if leading > 0 {
 			return
 		}
 		runtime.Gosched()
+	}
+}
+
+// TestLeadersVerifyAtOnce: with Leaders 2, two callers both lead, each
+// verifying its own batch at the same time (verification is CPU work: one
+// leader would leave the other cores idle), and a third waits.
+func TestLeadersVerifyAtOnce(t *testing.T) {
+	good := checks(t, 1)[0]
+	k := edverify.NewPublicKey(good.pub)
+	q := &Queue{Leaders: 2}
+	var inside, third atomic.Int32
+	q.Observer = func(size int, _ bool) {
+		if inside.Add(1) > 2 {
+			return // the third caller's batch, after the two held ones
+		}
+		for inside.Load() < 2 {
+			q.mu.Lock()
+			waiting, leading := len(q.pending), q.leading
+			q.mu.Unlock()
+			if waiting > 0 && leading < 2 {
+				t.Error("a caller waits while only one leads")
+				return
+			}
+			runtime.Gosched()
+		}
+		// Both lead now: a third caller must wait for one of them.
+		if third.Add(1) == 1 {
+			q.mu.Lock()
+			leading := q.leading
+			q.mu.Unlock()
+			if leading != 2 {
+				t.Errorf("%d leaders, want 2", leading)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			if !q.Verify(k, good.msg, good.sig) {
+				t.Error("a good signature refused")
+			}
+		})
+	}
+	wg.Wait()
+	if q.leading != 0 || len(q.pending) != 0 {
+		t.Errorf("not idle after: %d leading, %d pending", q.leading, len(q.pending))
 	}
 }
 
@@ -185,7 +232,7 @@ func TestConcurrentMixed(t *testing.T) {
 	for _, maxN := range []int{0, 7} {
 		t.Run(fmt.Sprintf("max=%d", maxN), func(t *testing.T) {
 			var rec recorder
-			q := &Queue{Max: maxN}
+			q := &Queue{Max: maxN, Leaders: 1}
 			q.Observer = holdFirstBatch(q, len(cs), rec.observe)
 			keys := make(map[string]*edverify.PublicKey)
 			for _, c := range cs {
@@ -229,7 +276,7 @@ func TestLimitAdapts(t *testing.T) {
 	good := checks(t, 1)[0]
 	bad := check{pub: good.pub, msg: good.msg, sig: flip(good.sig, 40)}
 	k := edverify.NewPublicKey(good.pub)
-	q := &Queue{Max: 8}
+	q := &Queue{Max: 8, Leaders: 1}
 	if got := q.Limit(); got != 8 {
 		t.Fatalf("limit before use %d, want 8", got)
 	}
@@ -279,7 +326,7 @@ func TestLimitAdapts(t *testing.T) {
 func TestPanicAnswersEveryone(t *testing.T) {
 	good := checks(t, 1)[0]
 	k := edverify.NewPublicKey(good.pub)
-	q := &Queue{}
+	q := &Queue{Leaders: 1}
 	boom := true
 	// The held first batch is the leader's alone; the three callers after
 	// it form the second, whose Observer panics.
