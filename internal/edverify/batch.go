@@ -73,7 +73,10 @@ type Item struct {
 // refuses.
 func VerifyBatch(items []Item) (ok []bool, failed bool) {
 	ok = make([]bool, len(items))
-	members := make([]int, 0, len(items))
+	// The cheap checks first: the R check costs about a single check, so it
+	// is only worth making when at least two signatures would share the
+	// equation. A batch of one (a lone caller) is just the single check.
+	candidates := make([]int, 0, len(items))
 	for i, it := range items {
 		if it.Key == nil || it.Key.ek == nil || len(it.Sig) != ed25519.SignatureSize {
 			continue // false
@@ -82,18 +85,24 @@ func VerifyBatch(items []Item) (ok []bool, failed bool) {
 			ok[i] = it.Key.Verify(it.Msg, it.Sig)
 			continue
 		}
-		if !scalar.ScMinimalVartime(it.Sig[32:]) || !torsionFreeR(it.Sig[:32]) {
-			continue // false, as argued above
+		if !scalar.ScMinimalVartime(it.Sig[32:]) {
+			continue // false, as for crypto/ed25519
 		}
-		members = append(members, i)
+		candidates = append(candidates, i)
 	}
-	switch len(members) {
-	case 0:
-		return ok, false
-	case 1:
-		// One signature: the single check is cheaper than a batch of one.
-		i := members[0]
-		ok[i] = items[i].Key.Verify(items[i].Msg, items[i].Sig)
+	members := candidates
+	if len(candidates) >= 2 {
+		members = candidates[:0]
+		for _, i := range candidates {
+			if torsionFreeR(items[i].Sig[:32]) {
+				members = append(members, i)
+			} // else false, as argued above
+		}
+	}
+	if len(members) < 2 {
+		for _, i := range members {
+			ok[i] = items[i].Key.Verify(items[i].Msg, items[i].Sig)
+		}
 		return ok, false
 	}
 	v := voi.NewBatchVerifierWithCapacity(len(members))

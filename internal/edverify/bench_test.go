@@ -81,7 +81,7 @@ func BenchmarkVerifyCachedKey(b *testing.B) {
 }
 
 // BenchmarkVerifyBatch is the exact batch (VerifyBatch), every signature
-// good. n = 1 is the single check behind the R check.
+// good. n = 1 is the single check (a lone caller makes no R check).
 func BenchmarkVerifyBatch(b *testing.B) {
 	for _, n := range batchSizes {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {

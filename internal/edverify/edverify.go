@@ -28,7 +28,7 @@
 // crypto/ed25519's answers (testdata has the RFC 8032 and ZIP-215 vectors
 // and the crafted corpus). Measured here (BENCHMARKS.md, "Batch
 // verification (issue 15)") a check with the key's table is about 1.7×
-// faster than crypto/ed25519.Verify and a signature about 2× faster than
+// faster than crypto/ed25519.Verify and a signature about 1.8× faster than
 // crypto/ed25519.Sign; filippo.io/edwards25519 (what the standard library
 // vendors) has no per-key tables and the same base-point tables as
 // crypto/ed25519, so it offered neither gain (the previous edverify was

@@ -11,7 +11,7 @@ import (
 // Signer makes Ed25519 signatures with one private key. RFC 8032 signing is
 // deterministic, so its signatures are byte for byte crypto/ed25519.Sign's
 // (FuzzSign and TestSignerMatchesStdlib check it); voi's larger base-point
-// table makes them about twice as fast (BENCHMARKS.md).
+// table makes them about 1.8× as fast (BENCHMARKS.md).
 //
 // A Signer holds the private key: it cannot print itself and logs as
 // REDACTED.
