@@ -25,6 +25,7 @@ const (
 	ActionWriteSettings     Action = "settings:write" // session settings, source limits (package lifecycle)
 	ActionWritePolicies     Action = "policies:write" // expiry and dormancy policies (package policy)
 	ActionWriteWebhooks     Action = "webhooks:write" // create, delete, test, redeliver webhook endpoints (package webhook)
+	ActionIssueConsoleLink  Action = "console:link"   // ask for a one-time console login link (package console)
 	// ActionSelfCredential is a connector rotating or revoking the
 	// credential its token was minted from: only a connector credential may.
 	ActionSelfCredential Action = "credentials:self"
@@ -36,7 +37,7 @@ const (
 // otherwise only introspect and read itself, which take no body.
 func (a *Authority) Authorize(ctx context.Context, action Action) error {
 	switch action {
-	case ActionWriteApps, ActionWriteConnectors, ActionWriteCredentials, ActionWriteAdmins, ActionReadAdmins, ActionRotateSigningKeys, ActionControlSyncs, ActionWriteTrusts, ActionWriteSettings, ActionWritePolicies, ActionWriteWebhooks:
+	case ActionWriteApps, ActionWriteConnectors, ActionWriteCredentials, ActionWriteAdmins, ActionReadAdmins, ActionRotateSigningKeys, ActionControlSyncs, ActionWriteTrusts, ActionWriteSettings, ActionWritePolicies, ActionWriteWebhooks, ActionIssueConsoleLink:
 		_, err := requireAdmin(ctx)
 		return err
 	case ActionSelfCredential:

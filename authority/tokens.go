@@ -125,18 +125,9 @@ func (a *Authority) Authenticate(ctx context.Context, token string) (*conncred.P
 	if c.TrustID != "" {
 		return a.authenticateGrant(ctx, c)
 	}
-	cred, err := a.creds.get(ctx, c.CredentialID)
+	cred, err := a.usableCredential(ctx, c.CredentialID, now, "this token was minted from")
 	if err != nil {
-		if conncred.ErrorCode(err) == conncred.ENotFound {
-			return nil, conncred.Errorf(conncred.EUnauthenticated, "the credential this token was minted from no longer exists")
-		}
 		return nil, err
-	}
-	if cred.DeletedAt != nil {
-		return nil, conncred.Errorf(conncred.EUnauthenticated, "the credential this token was minted from has been revoked")
-	}
-	if cred.ExpiresAt != nil && !now.Before(*cred.ExpiresAt) {
-		return nil, conncred.Errorf(conncred.EUnauthenticated, "the credential this token was minted from has expired")
 	}
 	if err := a.checkSource(ctx, cred); err != nil {
 		return nil, err

@@ -85,7 +85,8 @@ type Store interface {
 	TouchConsoleSession(ctx context.Context, id string, at time.Time) error
 	// EndConsoleSession sets EndedAt if it is not set yet.
 	EndConsoleSession(ctx context.Context, id string, at time.Time) error
-	// SweepConsole deletes at most limit links and sessions that expired or
-	// ended before `before`, and returns how many it deleted.
+	// SweepConsole deletes at most limit links that expired or were used,
+	// and sessions that expired or ended, before `before` (strictly), and
+	// returns how many it deleted.
 	SweepConsole(ctx context.Context, before time.Time, limit int) (int, error)
 }

@@ -73,6 +73,7 @@ func newBatonEnvWith(t testing.TB, bcfg baton.Config, acfg authority.Config) *ba
 	withLifecycle(&cfg, a, st, clk)
 	withPolicy(t, &cfg, a, st, clk)
 	withWebhooks(&cfg, st, a, clk)
+	withConsole(&cfg, st, a, clk)
 	srv := httptest.NewUnstartedServer(New(cfg, a, log))
 	srv.EnableHTTP2 = true
 	srv.StartTLS()

@@ -99,6 +99,7 @@ func newEnvWith(t testing.TB, cfg Config, acfg authority.Config, tls bool) *env 
 	}
 	withDPoP(&cfg, st, a, clk)
 	withWebhooks(&cfg, st, a, clk)
+	withConsole(&cfg, st, a, clk)
 	srv := httptest.NewUnstartedServer(New(cfg, a, log))
 	if tls {
 		srv.EnableHTTP2 = true

@@ -234,6 +234,7 @@ func TestOpenAPIResponsesMatchTheDocument(t *testing.T) {
 	maps.Copy(statuses, wing)
 	maps.Copy(statuses, checkWfeOperations(t, c, e, appID))
 	maps.Copy(statuses, checkWebhookOperations(t, c, e))
+	maps.Copy(statuses, checkConsoleOperations(t, c, e))
 	c.requireCovered(statuses)
 }
 

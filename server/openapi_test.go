@@ -99,7 +99,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	for name, missing := range map[string]bool{
 		"baton": s.cfg.Baton == nil, "federation": s.cfg.Federation == nil, "lifecycle": s.cfg.Lifecycle == nil,
 		"policy": s.cfg.Policy == nil, "webhooks": s.cfg.Webhooks == nil, "personal": s.cfg.Personal == nil,
-		"wfe": s.cfg.Wfe == nil, "dpop": s.cfg.DPoP == nil, "dpop policy": s.cfg.DPoPPolicy == nil,
+		"wfe": s.cfg.Wfe == nil, "dpop": s.cfg.DPoP == nil, "dpop policy": s.cfg.DPoPPolicy == nil, "console": s.cfg.Console == nil,
 	} {
 		if missing {
 			t.Errorf("the test server lacks the %s wing that serve registers; its routes would go unchecked", name)

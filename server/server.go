@@ -21,6 +21,7 @@ import (
 	"github.com/conncred/conncred/authority"
 	"github.com/conncred/conncred/baton"
 	"github.com/conncred/conncred/clock"
+	"github.com/conncred/conncred/console"
 	"github.com/conncred/conncred/dpop"
 	"github.com/conncred/conncred/federation"
 	"github.com/conncred/conncred/lifecycle"
@@ -104,6 +105,12 @@ type Config struct {
 	// DPoPPolicy keeps the per-credential "require DPoP" flag; nil: the
 	// flag's routes answer UNIMPLEMENTED.
 	DPoPPolicy *dpop.Policy
+	// Console makes the web console's login links (console_links.go);
+	// nil: that route answers UNIMPLEMENTED.
+	Console *console.Service
+	// ConsolePages, when set, is the web console's pages (package
+	// webconsole), served at /console/ (console.go); nil: no pages.
+	ConsolePages http.Handler
 }
 
 func (c *Config) setDefaults() {
@@ -189,6 +196,8 @@ func (s *Server) routes() {
 	s.policyRoutes()
 	s.dpopRoutes()
 	s.webhookRoutes()
+	s.consoleRoutes()
+	s.consolePageRoutes()
 }
 
 // handle registers h for pattern, behind bearer authentication when authn.

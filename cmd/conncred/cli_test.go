@@ -19,6 +19,7 @@ import (
 
 	"github.com/conncred/conncred/authority"
 	"github.com/conncred/conncred/baton"
+	consolesignin "github.com/conncred/conncred/console"
 	"github.com/conncred/conncred/dpop"
 	"github.com/conncred/conncred/federation"
 	"github.com/conncred/conncred/lifecycle"
@@ -34,8 +35,9 @@ import (
 // leaves them.
 type cliEnv struct {
 	url, dir string
-	baton    *baton.Service   // the BatonService's rules, to play a connector
-	webhooks *webhook.Service // the webhooks wing, whose RunOnce delivers
+	baton    *baton.Service         // the BatonService's rules, to play a connector
+	webhooks *webhook.Service       // the webhooks wing, whose RunOnce delivers
+	console  *consolesignin.Service // the console sign-in wing, to redeem login links
 }
 
 func newCLIEnv(t *testing.T) *cliEnv {
@@ -85,7 +87,8 @@ func newCLIEnv(t *testing.T) *cliEnv {
 		t.Fatal(err)
 	}
 	hooks := webhook.New(webhook.Config{Targets: webhook.TargetPolicy{AllowLoopbackHTTP: true}}, st, keys, a, nil)
-	srv := httptest.NewUnstartedServer(server.New(server.Config{Federation: fed, Lifecycle: life, Personal: personal.New(a, st, life), Baton: bs, DPoP: ver, DPoPPolicy: pol, Policy: policies, Webhooks: hooks}, a, slog.New(slog.DiscardHandler)))
+	signin := consolesignin.New(a, st, nil, consolesignin.Config{})
+	srv := httptest.NewUnstartedServer(server.New(server.Config{Console: signin, Federation: fed, Lifecycle: life, Personal: personal.New(a, st, life), Baton: bs, DPoP: ver, DPoPPolicy: pol, Policy: policies, Webhooks: hooks}, a, slog.New(slog.DiscardHandler)))
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.StartTLS()
@@ -94,7 +97,7 @@ func newCLIEnv(t *testing.T) *cliEnv {
 	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), ca, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return &cliEnv{url: srv.URL, dir: dir, baton: bs, webhooks: hooks}
+	return &cliEnv{url: srv.URL, dir: dir, baton: bs, webhooks: hooks, console: signin}
 }
 
 func (e *cliEnv) run(t *testing.T, args ...string) (stdout, stderr string, code int) {

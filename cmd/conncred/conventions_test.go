@@ -209,6 +209,7 @@ func TestJSONEveryCommand(t *testing.T) {
 		{"webhook deliveries", func() []string { return []string{"--id", ids["hook"]} }, false, []string{"attempts", "list", "nextPageToken"}, nil},
 		{"webhook redeliver", func() []string { return []string{"--id", ids["hook"], "--event", ids["event"]} }, false, []string{}, nil},
 		{"webhook delete", func() []string { return []string{"--id", ids["hook"]} }, false, []string{}, nil},
+		{"console", func() []string { return nil }, false, []string{"expiresAt", "id", "url"}, nil},
 		{"keys list", func() []string { return nil }, false, []string{"list"}, nil},
 		{"keys rotate", func() []string { return nil }, false, []string{"key"}, nil},
 		{"audit", func() []string { return nil }, false, []string{"list", "nextPageToken"}, nil},

@@ -291,7 +291,16 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	scfg := server.Config{DPoP: dv, DPoPPolicy: dp, Baton: bsvc, Lifecycle: life, Personal: pers, Policy: pol, MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog, Federation: fed, Webhooks: wh, Wfe: wsvc}
+	// The web console's sign-in: its login links on the API, its sessions
+	// for the pages.
+	csvc, stopConsole, err := startConsole(rawStore, auth, met, log)
+	if err != nil {
+		return err
+	}
+	defer stopConsole()
+	scfg := server.Config{Console: csvc, DPoP: dv, DPoPPolicy: dp, Baton: bsvc, Lifecycle: life, Personal: pers, Policy: pol, MaxBodyBytes: cfg.MaxBodyBytes, MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight, FailedTokenLimit: cfg.FailedTokenLimit, ThrottledVerifyRate: cfg.ThrottledVerifyRate, RecentSuccessTTL: cfg.RecentSuccessTTL, TrustProxyHeaders: cfg.TrustProxyHeaders, AccessLog: cfg.AccessLog, Federation: fed, Webhooks: wh, Wfe: wsvc}
+	// The web console's pages, signing in through the same Service.
+	scfg.ConsolePages = consoleWeb(csvc, auth, consoleWings{Baton: bsvc, Lifecycle: life, Policy: pol, Webhooks: wh, Personal: pers, Federation: fed}, log)
 	if met != nil {
 		scfg.Observer = met
 	}

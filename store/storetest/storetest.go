@@ -66,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) conncred.Store) {
 		{"Join", joinTests},
 		{"Personal", personalTests},
 		{"WorkloadFederationOfficial", wfeTests},
+		{"Console", consoleTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
