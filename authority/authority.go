@@ -116,6 +116,7 @@ type Authority struct {
 
 	creds     *credCache
 	keys      *keyRing
+	sigs      *sigChecker // the hot paths' Ed25519 checks and signatures (jws.go)
 	lastUsed  *lastUsedWriter
 	audit     *auditor
 	guard     atomic.Pointer[SourceGuard]      // nil: every source allowed (SetSourceGuard)
@@ -160,6 +161,7 @@ func New(ctx context.Context, cfg Config, store conncred.Store, clk clock.Clock,
 	a.lastUsed = newLastUsedWriter(store, log)
 	a.audit = newAuditor(store, log, cfg.AuditSink)
 	a.keys = newKeyRing(store, clk, cfg.TokenTTL, log)
+	a.sigs = newSigChecker()
 	if err := a.keys.load(ctx, true); err != nil {
 		return nil, err
 	}

@@ -80,7 +80,7 @@ func officialAssertion(clientID, aud string, now time.Time) assertion {
 
 func (as assertion) sign(t testing.TB, priv ed25519.PrivateKey) string {
 	t.Helper()
-	s, err := signJWS(priv, as.header, as.claims)
+	s, err := signJWS(signWith(priv), as.header, as.claims)
 	if err != nil {
 		t.Fatal(err)
 	}

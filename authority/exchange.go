@@ -147,7 +147,7 @@ func (a *Authority) exchange(ctx context.Context, req TokenRequest) (Token, *con
 		}
 		return Token{}, nil, claimed, err
 	}
-	if !jws.verify(cred.PublicKey) {
+	if !a.sigs.credential(cred.PublicKey, jws) {
 		return Token{}, &cred, claimed, &TokenError{Code: ErrInvalidClient, Description: errAuthFailed, Reason: "bad signature"}
 	}
 	// The caller holds the key, so it may learn the credential's state.

@@ -67,7 +67,7 @@ func TestForgedAccessTokensAreRefused(t *testing.T) {
 	// A token the client signs itself, in the server's format, with the
 	// server's kid, must not verify.
 	k, _ := f.a.keys.active()
-	forged, err := signJWS(priv, accessHeader{Alg: "EdDSA", Kid: k.kid, Typ: "at+jwt"}, accessClaims{
+	forged, err := signJWS(signWith(priv), accessHeader{Alg: "EdDSA", Kid: k.kid, Typ: "at+jwt"}, accessClaims{
 		Iss: f.a.issuer, Sub: cred.ClientID, Exp: f.clock.Now().Add(time.Hour).Unix(), CredentialID: cred.ID, Kind: "admin",
 	})
 	if err != nil {

@@ -74,7 +74,7 @@ func (a *Authority) sign(claims accessClaims, now, exp time.Time) (Token, error)
 	}
 	claims.Exp, claims.Iat, claims.Nbf = exp.Unix(), now.Unix(), now.Unix()
 	claims.Jti = hex.EncodeToString(jti[:])
-	s, err := signJWS(k.priv, accessHeader{Alg: "EdDSA", Kid: k.kid, Typ: "at+jwt"}, claims)
+	s, err := signJWS(func(msg []byte) []byte { return a.sigs.sign(k, msg) }, accessHeader{Alg: "EdDSA", Kid: k.kid, Typ: "at+jwt"}, claims)
 	if err != nil {
 		return Token{}, conncred.WrapError(conncred.EInternal, err, "could not sign the access token")
 	}
@@ -93,7 +93,7 @@ func (a *Authority) verifyAccessToken(ctx context.Context, token string, now tim
 		return accessClaims{}, conncred.Errorf(conncred.EUnauthenticated, "the bearer token is not a conncred access token (%v)", err)
 	}
 	k, ok := a.keys.lookup(ctx, j.header.Kid)
-	if !ok || !k.verify(j) {
+	if !ok || !a.sigs.token(k, j) {
 		return accessClaims{}, conncred.Errorf(conncred.EUnauthenticated, "the bearer token's signature does not verify with this server's keys")
 	}
 	var c accessClaims

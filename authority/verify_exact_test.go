@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
+	"errors"
 	"math/big"
 	"slices"
 	"strings"
@@ -15,14 +16,15 @@ import (
 	"github.com/conncred/conncred/secret"
 )
 
-// Access tokens are verified with crypto/ed25519; edverify (the key
-// decoded once) is measured beside it (bench_test.go) and would replace it
-// if it were faster. These tests hold edverify to crypto/ed25519's answers
-// on the signatures this package sees: the interop vectors, every row of
-// the hostile table and the server's own tokens, each also spoiled in the
-// ways that separate Ed25519 verifiers (non-canonical S, small-order and
-// non-canonical R, small-order keys). internal/edverify fuzzes the same
-// property over random and crafted inputs.
+// Client assertions and access tokens are verified with internal/edverify
+// (curve25519-voi, each key decoded once: sigChecker), which must answer
+// exactly what crypto/ed25519 answers. These tests hold it to that on the
+// signatures this package sees: the interop vectors, every row of the
+// hostile table and the server's own tokens, each also spoiled in the ways
+// that separate Ed25519 verifiers (non-canonical S, small-order and
+// non-canonical R, small-order keys), through each of the sigChecker's
+// modes. internal/edverify fuzzes the same property over random and
+// crafted inputs.
 
 // groupOrder is ℓ, the order of the Ed25519 base point.
 var groupOrder, _ = new(big.Int).SetString("7237005577332262213973186563042994240857116359379907606001950938285454250989", 10)
@@ -182,13 +184,14 @@ func TestCachedKeyVerifyRefusesWhatStdlibRefuses(t *testing.T) {
 }
 
 // TestAuthenticateRefusesSpoiledSignatures is the same property where it
-// matters: Authenticate, with either verifier, takes the token as signed
-// and refuses every spoiling of its signature, as crypto/ed25519 does.
+// matters: Authenticate, in every sigChecker mode, takes the token as
+// signed and refuses every spoiling of its signature, as crypto/ed25519
+// does; and so does the exchange for the client's assertion.
 func TestAuthenticateRefusesSpoiledSignatures(t *testing.T) {
 	for _, v := range verifiers {
 		t.Run(v.name, func(t *testing.T) {
 			f := newFixture(t, Config{PublicHost: "c1.example.test:8443"})
-			useVerifier(t, f.a, v.cached)
+			useVerifier(t, f.a, v.set)
 			cred, s, err := f.a.CreateAdmin(f.admin, CredentialOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -198,20 +201,35 @@ func TestAuthenticateRefusesSpoiledSignatures(t *testing.T) {
 				t.Fatal(err)
 			}
 			ctx := context.Background()
-			tok, err := f.a.Exchange(ctx, tokenReq(cred.ClientID, officialAssertion(cred.ClientID, "c1.example.test", f.clock.Now()).sign(t, priv)))
+			assertion := officialAssertion(cred.ClientID, "c1.example.test", f.clock.Now()).sign(t, priv)
+			tok, err := f.a.Exchange(ctx, tokenReq(cred.ClientID, assertion))
 			if err != nil {
 				t.Fatal(err)
 			}
 			k, _ := f.a.keys.active()
-			if got, want := k.vk != nil, v.cached; got != want {
-				t.Fatalf("key decoded once: %v, want %v", got, want)
-			}
 			msg, sig, _ := splitJWS(tok.AccessToken)
 			for how, s := range spoiled(t, sig) {
 				token := string(msg) + "." + base64.RawURLEncoding.EncodeToString(s)
 				_, err := f.a.Authenticate(ctx, token)
 				if got, want := err == nil, ed25519.Verify(k.pub, msg, s); got != want {
-					t.Errorf("signature %s: Authenticate accepts: %v (err %v); crypto/ed25519 accepts: %v", how, got, err, want)
+					t.Errorf("access token signature %s: Authenticate accepts: %v (err %v); crypto/ed25519 accepts: %v", how, got, err, want)
+				}
+			}
+			// The assertion was used once; spoiled copies are new signatures
+			// of the same claims, refused before the replay record unless
+			// crypto/ed25519 accepts them.
+			amsg, asig, _ := splitJWS(assertion)
+			for how, s := range spoiled(t, asig) {
+				if how == "as signed" {
+					continue
+				}
+				spoiledAssertion := string(amsg) + "." + base64.RawURLEncoding.EncodeToString(s)
+				_, err := f.a.Exchange(ctx, tokenReq(cred.ClientID, spoiledAssertion))
+				want := ed25519.Verify(cred.PublicKey, amsg, s)
+				var te *TokenError
+				refusedAsBadSig := errors.As(err, &te) && te.Reason == "bad signature"
+				if refusedAsBadSig == want {
+					t.Errorf("assertion signature %s: refused as a bad signature: %v (err %v); crypto/ed25519 accepts: %v", how, refusedAsBadSig, err, want)
 				}
 			}
 		})

@@ -1,11 +1,11 @@
 package edverify
 
 import (
-	"bytes"
 	"crypto/ed25519"
-	"crypto/rand"
 
-	"filippo.io/edwards25519"
+	"github.com/oasisprotocol/curve25519-voi/curve"
+	"github.com/oasisprotocol/curve25519-voi/curve/scalar"
+	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
 // Item is one signature to check in a batch.
@@ -16,129 +16,128 @@ type Item struct {
 }
 
 // VerifyBatch reports, for every item, what crypto/ed25519.Verify reports
-// for it.
+// for it, and whether the batch equation was tried and failed (then every
+// admitted member was verified alone).
 //
 // # Why batch accept implies single accept
 //
 // crypto/ed25519 makes the cofactorless check: R must be the encoding of
-// [S]B - [h]A. A batch checks the cofactored sum
+// [S]B - [h]A. voi's batch checks the cofactored sum
 //
 //	[8]( Σ zᵢ·(Rᵢ + [hᵢ]Aᵢ - [Sᵢ]B) ) = identity
 //
 // for random 128-bit zᵢ, and the two disagree on signatures whose A or R
 // has a small-order component. So an item enters the batch only if
 //
-//   - S is canonical (S < ℓ) — otherwise the answer is false, as for
+//   - S is canonical (S < ℓ); otherwise the answer is false, as for
 //     crypto/ed25519;
-//   - A is canonically encoded and of prime order (checked once per key,
-//     in NewPublicKey) — otherwise the item is verified alone;
-//   - R decodes, is canonically encoded and has no small-order component
-//     (the identity is allowed: it is R when the nonce is 0) — otherwise
-//     the answer is false: an R that does not decode, or decodes from a
-//     non-canonical string, never equals the canonical encoding of a
-//     computed point, and with A of prime order the computed point has
-//     no torsion, so an R with some never equals it either.
-//
-// FuzzVerifyCrafted found that an R of the identity must be let through:
-// crypto/ed25519 accepts it when the signer's nonce is 0.
+//   - A is canonically encoded, not the identity and of prime order
+//     (PublicKey.canBatch, once per key); otherwise the item is verified
+//     alone;
+//   - R is canonically encoded, decodes, and is torsion-free ([ℓ]R = O;
+//     the identity passes, as crypto/ed25519 accepts it when the nonce is
+//     0); otherwise the answer is false: a non-canonical or undecodable R
+//     never equals the canonical encoding of a computed point, and with A
+//     of prime order the computed point has no torsion, so an R with some
+//     never equals it either.
 //
 // Then every term Dᵢ = Rᵢ + [hᵢ]Aᵢ - [Sᵢ]B lies in the prime-order
-// subgroup, where multiplying by 8 loses nothing, so the batch equation
-// holds only if Σ zᵢDᵢ = 0, and for a nonzero Dᵢ that happens with
-// probability below 2⁻¹²⁴ over the zᵢ (drawn from crypto/rand after the
-// signatures are fixed). Dᵢ = 0 with canonical Rᵢ is exactly the single
-// check's accept.
+// subgroup, where multiplying by 8 loses nothing, so the equation holds
+// only if Σ zᵢDᵢ = 0, which for a nonzero Dᵢ happens with probability
+// about 2⁻¹²⁸ over the zᵢ (voi draws them from crypto/rand after the
+// signatures are fixed). Dᵢ = 0 with a canonical Rᵢ is exactly the single
+// check's accept. voi's own options cannot give this: its presets either
+// verify cofactorlessly (which it refuses to batch) or let R with torsion
+// through, so the R check above is ours, made with voi's curve API.
 //
-// # What a bad signature costs others
+// # What a bad signature costs the others
 //
-// When the batch equation fails, every member is verified alone with
-// crypto/ed25519.Verify, so any number of bad signatures in a batch of n
-// cost the batch one multi-scalar multiplication plus n single checks:
-// each good member pays at most its own single verification plus its
-// share of one failed batch (about half a single verification), however
-// many bad signatures an attacker sends. Bisection would find one bad
-// member in 2·log₂n smaller batches, but k bad members spread over a batch
-// cost it k·2·log₂n of them, which grows with the attacker's count, so it
-// is not used.
+// When the equation fails, every member is verified alone
+// (PublicKey.Verify), so each good member pays its own single check plus
+// its share of the failed equation, however many bad members there are.
+// Bisection would find one bad member in 2·log₂n smaller batches, but k bad
+// members spread over a batch cost k·2·log₂n of them, so it is not used.
+// A caller batching continuously bounds what a steady stream of bad
+// signatures costs the good ones by shrinking its batches after a failure
+// (internal/verifyq).
 //
-// # What exactness costs
+// # What exactness costs, and why this is not faster
 //
-// Checking that R has no torsion costs one variable-base scalar
-// multiplication per signature, about as much as the double-base one a
-// single verification makes. It cannot be shared: a random combination
-// Σ wᵢRᵢ of points with torsion cancels in the torsion group (of order 8)
-// with probability up to 1/2. BENCHMARKS.md reports what that leaves of
-// the batch's speed-up.
-func VerifyBatch(items []Item) []bool {
-	out := make([]bool, len(items))
-	type member struct {
-		i    int
-		R    *edwards25519.Point
-		S, h *edwards25519.Scalar
-	}
-	members := make([]member, 0, len(items))
+// The torsion check of R is one variable-base scalar multiplication by ℓ
+// per signature, about as much as the whole single check, and it cannot be
+// shared: a random combination Σ wᵢRᵢ of points with torsion cancels in the
+// torsion group (of order 8) with probability up to 1/2. Measured
+// (BENCHMARKS.md) the exact batch costs more per signature than
+// PublicKey.Verify at every size; voi's batch without the R check is
+// faster, and that difference is exactly the signatures crypto/ed25519
+// refuses.
+func VerifyBatch(items []Item) (ok []bool, failed bool) {
+	ok = make([]bool, len(items))
+	// The cheap checks first: the R check costs about a single check, so it
+	// is only worth making when at least two signatures would share the
+	// equation. A batch of one (a lone caller) is just the single check.
+	candidates := make([]int, 0, len(items))
 	for i, it := range items {
-		k, sig := it.Key, it.Sig
-		if k == nil || !k.decoded || len(sig) != ed25519.SignatureSize || sig[63]&224 != 0 {
+		if it.Key == nil || it.Key.ek == nil || len(it.Sig) != ed25519.SignatureSize {
 			continue // false
 		}
-		if !k.batchable {
-			out[i] = ed25519.Verify(k.raw[:], it.Msg, sig)
+		if !it.Key.canBatch() {
+			ok[i] = it.Key.Verify(it.Msg, it.Sig)
 			continue
 		}
-		S, err := edwards25519.NewScalar().SetCanonicalBytes(sig[32:])
-		if err != nil {
-			continue
+		if !scalar.ScMinimalVartime(it.Sig[32:]) {
+			continue // false, as for crypto/ed25519
 		}
-		R, err := new(edwards25519.Point).SetBytes(sig[:32])
-		if err != nil || !bytes.Equal(R.Bytes(), sig[:32]) || !torsionFree(R) {
-			continue
+		candidates = append(candidates, i)
+	}
+	members := candidates
+	if len(candidates) >= 2 {
+		members = candidates[:0]
+		for _, i := range candidates {
+			if torsionFreeR(items[i].Sig[:32]) {
+				members = append(members, i)
+			} // else false, as argued above
 		}
-		members = append(members, member{i: i, R: R, S: S, h: k.challenge(sig[:32], it.Msg)})
 	}
-	switch len(members) {
-	case 0:
-		return out
-	case 1:
-		m := members[0]
-		out[m.i] = items[m.i].Key.Verify(items[m.i].Msg, items[m.i].Sig)
-		return out
-	}
-
-	n := len(members)
-	zb := make([]byte, 16*n)
-	if _, err := rand.Read(zb); err != nil {
-		panic("edverify: crypto/rand failed: " + err.Error())
-	}
-	scalars := make([]*edwards25519.Scalar, 0, 2*n+1)
-	points := make([]*edwards25519.Point, 0, 2*n+1)
-	sumS := edwards25519.NewScalar()
-	var wide [64]byte
-	for j, m := range members {
-		copy(wide[:16], zb[16*j:16*j+16]) // z < 2¹²⁸, the rest stays zero
-		z, err := edwards25519.NewScalar().SetUniformBytes(wide[:])
-		if err != nil {
-			panic("edverify: a 64-byte string is always a uniform scalar")
+	if len(members) < 2 {
+		for _, i := range members {
+			ok[i] = items[i].Key.Verify(items[i].Msg, items[i].Sig)
 		}
-		sumS.MultiplyAdd(z, m.S, sumS)
-		// Rᵢ + [hᵢ]Aᵢ: the key holds -A, so the scalar is negated.
-		zh := edwards25519.NewScalar().Multiply(z, m.h)
-		scalars = append(scalars, z, zh.Negate(zh))
-		points = append(points, m.R, &items[m.i].Key.negA)
+		return ok, false
 	}
-	scalars = append(scalars, sumS.Negate(sumS))
-	points = append(points, edwards25519.NewGeneratorPoint())
-	sum := new(edwards25519.Point).VarTimeMultiScalarMult(scalars, points)
-	sum.MultByCofactor(sum)
-	if sum.Equal(edwards25519.NewIdentityPoint()) == 1 {
-		for _, m := range members {
-			out[m.i] = true
+	v := voi.NewBatchVerifierWithCapacity(len(members))
+	for _, i := range members {
+		v.AddExpanded(items[i].Key.ek, items[i].Msg, items[i].Sig)
+	}
+	if v.VerifyBatchOnly(nil) {
+		for _, i := range members {
+			ok[i] = true
 		}
-		return out
+		return ok, false
 	}
-	for _, m := range members {
-		it := items[m.i]
-		out[m.i] = ed25519.Verify(it.Key.raw[:], it.Msg, it.Sig)
+	for _, i := range members {
+		ok[i] = items[i].Key.Verify(items[i].Msg, items[i].Sig)
 	}
-	return out
+	return ok, true
 }
+
+// torsionFreeR reports whether enc is the canonical encoding of a point in
+// the prime-order subgroup (the identity included).
+func torsionFreeR(enc []byte) bool {
+	var c curve.CompressedEdwardsY
+	if _, err := c.SetBytes(enc); err != nil || !c.IsCanonicalVartime() {
+		return false
+	}
+	var R curve.EdwardsPoint
+	if _, err := R.SetCompressedY(&c); err != nil {
+		return false
+	}
+	// [ℓ]R in variable time: R is public, and the vartime double-base
+	// multiplication (with the base point's scalar 0) measured 20% faster
+	// than the constant-time IsTorsionFree.
+	var lR curve.EdwardsPoint
+	lR.DoubleScalarMulBasepointVartime(scalar.BASEPOINT_ORDER, &R, &zero)
+	return lR.IsIdentity()
+}
+
+var zero scalar.Scalar
