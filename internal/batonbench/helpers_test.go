@@ -15,7 +15,7 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/conncred/conncred/gen/c1/connectorapi/baton/v1/batonv1connect"
-	"github.com/conncred/conncred/internal/loadgen"
+	"github.com/conncred/conncred/internal/benchnode"
 )
 
 // enabled keeps `go test ./...` quick: these tests build the server, start
@@ -66,7 +66,7 @@ func binary(t testing.TB) string {
 		if binErr != nil {
 			return
 		}
-		binPath, binErr = loadgen.FindBinary(context.Background(), os.Getenv("CONNCRED_BIN"), binDir)
+		binPath, binErr = benchnode.FindBinary(context.Background(), os.Getenv("CONNCRED_BIN"), binDir)
 	})
 	if binErr != nil {
 		t.Fatal(binErr)
@@ -76,9 +76,9 @@ func binary(t testing.TB) string {
 
 // node is a running `conncred serve --dev` with its profiler on loopback.
 type node struct {
-	*loadgen.Node
+	*benchnode.Node
 	hc      *http.Client // one kept-alive HTTP/2 connection pool
-	admin   *loadgen.Admin
+	admin   *benchnode.Admin
 	debug   string // http://127.0.0.1:port of /debug/pprof/
 	dbLabel string
 }
@@ -93,7 +93,7 @@ func startNode(t *testing.T, pgURL string, extra ...string) *node {
 	args := append([]string{"--dev", "--debug-listen", debug}, extra...)
 	label := "sqlite"
 	if pgURL != "" {
-		db, drop, err := loadgen.FreshSchema(ctx, pgURL)
+		db, drop, err := benchnode.FreshSchema(ctx, pgURL)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,20 +101,20 @@ func startNode(t *testing.T, pgURL string, extra ...string) *node {
 		args = append(args, "--db", db)
 		label = "postgres"
 	}
-	n, err := loadgen.StartNode(ctx, binary(t), dataDir, args...)
+	n, err := benchnode.StartNode(ctx, binary(t), dataDir, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(n.Stop)
-	hc, err := loadgen.HTTPClient(n.CAFile(), true, 64)
+	hc, err := benchnode.HTTPClient(n.CAFile(), true, 64)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cred, err := loadgen.LoadCredential(n.AdminFile())
+	cred, err := benchnode.LoadCredential(n.AdminFile())
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin, err := loadgen.NewAdmin(ctx, hc, n.URL, cred)
+	admin, err := benchnode.NewAdmin(ctx, hc, n.URL, cred)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,11 +203,11 @@ func makeConnector(ctx context.Context, nd *node, appID string) (*connector, err
 	if err := nd.admin.Post(ctx, "/api/v1/apps/connectors/credentials", map[string]string{"appId": appID, "connectorId": connID}, &r); err != nil {
 		return nil, err
 	}
-	s, err := loadgen.NewSigner(loadgen.Credential{ClientID: r.Credential.ClientID, ClientSecret: r.ClientSecret})
+	s, err := benchnode.NewSigner(benchnode.Credential{ClientID: r.Credential.ClientID, ClientSecret: r.ClientSecret})
 	if err != nil {
 		return nil, err
 	}
-	tok, err := loadgen.Exchange(ctx, nd.hc, nd.URL, s)
+	tok, err := benchnode.Exchange(ctx, nd.hc, nd.URL, s)
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,7 @@ import (
 
 	"connectrpc.com/connect"
 	batonv1 "github.com/conncred/conncred/gen/c1/connectorapi/baton/v1"
-	"github.com/conncred/conncred/internal/loadgen"
+	"github.com/conncred/conncred/internal/benchnode"
 )
 
 // The deployment the issue sizes the BatonService for: 10,000 connectors
@@ -176,7 +176,7 @@ func runPhase(t *testing.T, nd *node, cs []*connector, workers int, dur time.Dur
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), dur+time.Minute)
 	defer cancel()
-	before, err := loadgen.ReadProc(nd.PID)
+	before, err := benchnode.ReadProc(nd.PID)
 	if err != nil {
 		return phaseResult{}, err
 	}
@@ -213,7 +213,7 @@ func runPhase(t *testing.T, nd *node, cs []*connector, workers int, dur time.Dur
 	}
 	wg.Wait()
 	wall := time.Since(start)
-	after, err := loadgen.ReadProc(nd.PID)
+	after, err := benchnode.ReadProc(nd.PID)
 	if err != nil {
 		return phaseResult{}, err
 	}
