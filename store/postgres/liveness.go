@@ -77,14 +77,8 @@ func (s *Store) ConnectorActivity(ctx context.Context, after string, limit int) 
 // period, appends e and enqueues events, in one transaction, unless k is
 // recorded already (by this node or another: the primary key decides).
 func (s *Store) EmitConnectorEvent(ctx context.Context, k policy.EventKey, offline bool, e conncred.AuditEvent, events []webhook.Event) (bool, error) {
-	won := false
-	err := s.tx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		won = false
-		tag, err := tx.Exec(ctx, `INSERT INTO policy_events (credential_id, kind, threshold, emitted_at) VALUES ($1, $2, $3, $4)
-			ON CONFLICT DO NOTHING`, k.CredentialID, k.Kind, k.Threshold, e.Time)
-		if err != nil || tag.RowsAffected() == 0 {
-			return err
-		}
+	return s.emitOnce(ctx, k, e, events, func(tx pgx.Tx) error {
+		var err error
 		if offline {
 			_, err = tx.Exec(ctx, `INSERT INTO connector_seen (connector_id, last_seen_at, offline_since) VALUES ($1, $2, $2)
 				ON CONFLICT (connector_id) DO UPDATE SET offline_since = EXCLUDED.offline_since`, k.CredentialID, k.Threshold)
@@ -92,19 +86,6 @@ func (s *Store) EmitConnectorEvent(ctx context.Context, k policy.EventKey, offli
 			_, err = tx.Exec(ctx, `UPDATE connector_seen SET offline_since = NULL WHERE connector_id = $1 AND offline_since = $2`,
 				k.CredentialID, k.Threshold)
 		}
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO audit_events (id, time, kind, actor, source, outcome, reason, app_id, connector_id, credential_id, count)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			e.ID, e.Time, e.Kind, e.Actor, e.Source, e.Outcome, e.Reason, e.AppID, e.ConnectorID, e.CredentialID, e.Count); err != nil {
-			return err
-		}
-		if err := enqueueIfSubscribed(ctx, tx, events); err != nil {
-			return err
-		}
-		won = true
-		return nil
+		return err
 	})
-	return won, err
 }

@@ -148,6 +148,13 @@ func (s *Store) EmittedEvents(ctx context.Context, credentialIDs []string) ([]po
 // unless k is recorded already (by this node or another: the primary key
 // decides).
 func (s *Store) EmitEvent(ctx context.Context, k policy.EventKey, e conncred.AuditEvent, events []webhook.Event) (bool, error) {
+	return s.emitOnce(ctx, k, e, events, nil)
+}
+
+// emitOnce is every once-only policy event: it records k and, only if k was
+// not recorded before, runs also (if any), appends e and enqueues events,
+// all in one transaction. It reports whether this call recorded k.
+func (s *Store) emitOnce(ctx context.Context, k policy.EventKey, e conncred.AuditEvent, events []webhook.Event, also func(tx pgx.Tx) error) (bool, error) {
 	won := false
 	err := s.tx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		won = false
@@ -155,6 +162,11 @@ func (s *Store) EmitEvent(ctx context.Context, k policy.EventKey, e conncred.Aud
 			ON CONFLICT DO NOTHING`, k.CredentialID, k.Kind, k.Threshold, e.Time)
 		if err != nil || tag.RowsAffected() == 0 {
 			return err
+		}
+		if also != nil {
+			if err := also(tx); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO audit_events (id, time, kind, actor, source, outcome, reason, app_id, connector_id, credential_id, count)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,

@@ -56,17 +56,8 @@ func (s *Store) ConnectorActivity(ctx context.Context, after string, limit int) 
 // period, appends e and enqueues events, in one transaction, unless k is
 // recorded already.
 func (s *Store) EmitConnectorEvent(ctx context.Context, k policy.EventKey, offline bool, e conncred.AuditEvent, events []webhook.Event) (bool, error) {
-	won := false
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		won = false
-		res, err := tx.ExecContext(ctx, `INSERT INTO policy_events (credential_id, kind, threshold_us, emitted_us) VALUES (?, ?, ?, ?)
-			ON CONFLICT DO NOTHING`, k.CredentialID, k.Kind, us(k.Threshold), us(e.Time))
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return err
-		}
+	return s.emitOnce(ctx, k, e, events, func(tx *sql.Tx) error {
+		var err error
 		if offline {
 			_, err = tx.ExecContext(ctx, `INSERT INTO connector_seen (connector_id, last_seen_us, offline_since_us) VALUES (?1, ?2, ?2)
 				ON CONFLICT (connector_id) DO UPDATE SET offline_since_us = ?2`, k.CredentialID, us(k.Threshold))
@@ -74,18 +65,6 @@ func (s *Store) EmitConnectorEvent(ctx context.Context, k policy.EventKey, offli
 			_, err = tx.ExecContext(ctx, `UPDATE connector_seen SET offline_since_us = NULL WHERE connector_id = ? AND offline_since_us = ?`,
 				k.CredentialID, us(k.Threshold))
 		}
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_events (`+auditCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.ID, us(e.Time), e.Kind, e.Actor, e.Source, e.Outcome, e.Reason, e.AppID, e.ConnectorID, e.CredentialID, e.Count); err != nil {
-			return err
-		}
-		if err := enqueueIfSubscribed(ctx, tx, events); err != nil {
-			return err
-		}
-		won = true
-		return nil
+		return err
 	})
-	return won, err
 }

@@ -139,6 +139,13 @@ func (s *Store) EmittedEvents(ctx context.Context, credentialIDs []string) ([]po
 // EmitEvent records k, appends e and enqueues events in one transaction,
 // unless k is recorded already.
 func (s *Store) EmitEvent(ctx context.Context, k policy.EventKey, e conncred.AuditEvent, events []webhook.Event) (bool, error) {
+	return s.emitOnce(ctx, k, e, events, nil)
+}
+
+// emitOnce is every once-only policy event: it records k and, only if k was
+// not recorded before, runs also (if any), appends e and enqueues events,
+// all in one transaction. It reports whether this call recorded k.
+func (s *Store) emitOnce(ctx context.Context, k policy.EventKey, e conncred.AuditEvent, events []webhook.Event, also func(tx *sql.Tx) error) (bool, error) {
 	won := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		won = false
@@ -149,6 +156,11 @@ func (s *Store) EmitEvent(ctx context.Context, k policy.EventKey, e conncred.Aud
 		}
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err
+		}
+		if also != nil {
+			if err := also(tx); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_events (`+auditCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, us(e.Time), e.Kind, e.Actor, e.Source, e.Outcome, e.Reason, e.AppID, e.ConnectorID, e.CredentialID, e.Count); err != nil {
