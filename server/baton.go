@@ -12,6 +12,7 @@ import (
 	"github.com/conncred/conncred/baton"
 	batonv1 "github.com/conncred/conncred/gen/c1/connectorapi/baton/v1"
 	"github.com/conncred/conncred/gen/c1/connectorapi/baton/v1/batonv1connect"
+	"github.com/conncred/conncred/internal/artifacthttp"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
@@ -30,7 +31,7 @@ const batonMaxMessage = 1<<20 + 4<<10
 const batonCompressMinBytes = 1 << 10
 
 // uploadTimeout bounds one UploadAsset stream (1 GiB at ~1 MiB/s).
-const uploadTimeout = 30 * time.Minute
+const uploadTimeout = artifacthttp.Window
 
 // batonRoutes mounts the BatonService (gRPC, gRPC-Web and Connect, by
 // connect-go) on the same mux, port and TLS as the REST API. Every call is

@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/conncred/conncred/apitype"
 	"github.com/conncred/conncred/authority"
 	"github.com/conncred/conncred/baton"
+	"github.com/conncred/conncred/internal/artifacthttp"
 )
 
 // downloadURLTTL is how long a download_url works.
@@ -290,7 +290,7 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.sendArtifact(w, r, b, a)
+	return artifacthttp.Send(w, r, b, a)
 }
 
 func (s *Server) handleSignedDownload(w http.ResponseWriter, r *http.Request) error {
@@ -310,23 +310,7 @@ func (s *Server) handleSignedDownload(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	return s.sendArtifact(w, r, b, a)
-}
-
-func (s *Server) sendArtifact(w http.ResponseWriter, r *http.Request, b *baton.Service, a baton.Artifact) error {
-	rc, err := b.OpenArtifact(r.Context(), a)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Length", strconv.FormatInt(a.Size, 10))
-	w.Header().Set("Content-Disposition", `attachment; filename="`+a.TaskID+`.c1z"`)
-	w.Header().Set("Digest", "sha-256="+base64.StdEncoding.EncodeToString(a.SHA256))
-	w.Header().Set("Cache-Control", "no-store")
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(uploadTimeout))
-	_, _ = io.Copy(w, rc)
-	return nil
+	return artifacthttp.Send(w, r, b, a)
 }
 
 // downloadKey is the HMAC key of download URLs: Config.DownloadKey, else

@@ -1,8 +1,6 @@
 package webconsole
 
 import (
-	"encoding/base64"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,6 +9,7 @@ import (
 	"github.com/conncred/conncred/apitype"
 	"github.com/conncred/conncred/authority"
 	"github.com/conncred/conncred/baton"
+	"github.com/conncred/conncred/internal/artifacthttp"
 )
 
 // syncRoutes are the connector page's baton controls: force sync, pause,
@@ -195,15 +194,5 @@ func (c *Console) syncDownload(w http.ResponseWriter, r *http.Request) error {
 	if a.Key == "" {
 		return conncred.Errorf(conncred.ENotFound, "sync %s has no uploaded file yet; it appears once the connector uploads it", t.ID)
 	}
-	rc, err := b.OpenArtifact(r.Context(), a)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Length", strconv.FormatInt(a.Size, 10))
-	w.Header().Set("Content-Disposition", `attachment; filename="`+a.TaskID+`.c1z"`)
-	w.Header().Set("Digest", "sha-256="+base64.StdEncoding.EncodeToString(a.SHA256))
-	_, _ = io.Copy(w, rc)
-	return nil
+	return artifacthttp.Send(w, r, b, a)
 }
